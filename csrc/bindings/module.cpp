@@ -1,0 +1,10 @@
+// The tokenomix._core extension module. Private: the package re-exports what users need.
+#include <pybind11/pybind11.h>
+
+#include "bindings.hpp"
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "Native core of tokenomix (private; use the tokenomix package).";
+  tokenomix::bindings::bind_bpe(m);
+  tokenomix::bindings::bind_batch(m);
+}

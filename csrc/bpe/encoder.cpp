@@ -1,0 +1,163 @@
+#include "encoder.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+
+#include "piece_cache.hpp"
+
+namespace tokenomix::bpe {
+
+namespace {
+
+std::uint64_t next_encoder_id() {
+  static std::atomic<std::uint64_t> counter{0};
+  return ++counter;
+}
+
+}  // namespace
+
+PieceCache& PieceCache::for_thread(std::uint64_t encoder_id) {
+  constexpr std::size_t kCachesPerThread = 4;
+  thread_local std::vector<std::pair<std::uint64_t, std::unique_ptr<PieceCache>>> caches;
+  if (!caches.empty() && caches.front().first == encoder_id) return *caches.front().second;
+  auto it = std::find_if(caches.begin(), caches.end(),
+                         [&](const auto& c) { return c.first == encoder_id; });
+  if (it == caches.end()) {
+    if (caches.size() == kCachesPerThread) caches.pop_back();
+    caches.emplace_back(encoder_id, std::make_unique<PieceCache>());
+    it = caches.end() - 1;
+  }
+  std::rotate(caches.begin(), it, it + 1);  // most recently used first
+  return *caches.front().second;
+}
+
+Encoder::Encoder(Vocab vocab, Pattern pattern,
+                 std::vector<std::pair<std::string, Rank>> special_tokens)
+    : vocab_(std::move(vocab)),
+      pattern_(pattern),
+      specials_(std::move(special_tokens)),
+      special_first_byte_(256, 0),
+      rank_limit_(vocab_.rank_limit()),
+      id_(next_encoder_id()) {
+  for (int b = 0; b < 256; ++b) {
+    if (vocab_.byte_rank(static_cast<unsigned char>(b)) == kNoRank) {
+      throw std::invalid_argument("vocabulary has no token for the byte " + std::to_string(b) +
+                                  "; byte-level BPE needs all 256");
+    }
+  }
+  for (const auto& [text, rank] : specials_) {
+    if (text.empty()) throw std::invalid_argument("special token is empty");
+    if (vocab_.contains_rank(rank)) {
+      throw std::invalid_argument("special token " + text + " has rank " + std::to_string(rank) +
+                                  ", which the vocabulary already uses");
+    }
+    special_first_byte_[static_cast<unsigned char>(text[0])] = 1;
+    rank_limit_ = std::max(rank_limit_, rank + 1);
+  }
+}
+
+template <bool kWithIds>
+std::size_t Encoder::encode_pieces(std::string_view text, std::vector<Rank>* out) const {
+  PieceCache& cache = PieceCache::for_thread(id_);
+  thread_local MergeScratch scratch;
+  std::size_t total = 0;
+  for_each_piece(pattern_, text, [&](const unsigned char* b, const unsigned char* e) {
+    const auto len = static_cast<std::size_t>(e - b);
+    if (len == 1) {
+      ++total;
+      if constexpr (kWithIds) out->push_back(vocab_.byte_rank(*b));
+      return;
+    }
+    if (len > PieceCache::kMaxPiece) {
+      const Rank rank = vocab_.find(b, len);
+      if (rank == kNoRank) {
+        total += merge_piece(vocab_, b, len, scratch, out);
+        return;
+      }
+      ++total;
+      if constexpr (kWithIds) out->push_back(rank);
+      return;
+    }
+
+    const Key key = Key::of(b, len);
+    const std::uint64_t hash = key.hash();
+    if (const PieceCache::Entry* hit = cache.find(key, hash)) {
+      if constexpr (!kWithIds) {
+        total += hit->count;
+        return;
+      } else if (hit->count <= PieceCache::kMaxIds && hit->ids[0] != kNoRank) {
+        out->insert(out->end(), hit->ids, hit->ids + hit->count);
+        total += hit->count;
+        return;
+      }
+    }
+    Rank rank = vocab_.find(b, key, hash);
+    if (rank != kNoRank) {
+      cache.insert(key, hash, 1, &rank);
+      ++total;
+      if constexpr (kWithIds) out->push_back(rank);
+      return;
+    }
+    const std::size_t first = kWithIds ? out->size() : 0;
+    const std::size_t n = merge_piece(vocab_, b, len, scratch, out);
+    cache.insert(key, hash, n, kWithIds ? out->data() + first : nullptr);
+    total += n;
+  });
+  return total;
+}
+
+std::size_t Encoder::count(std::string_view text) const {
+  return encode_pieces<false>(text, nullptr);
+}
+
+void Encoder::encode_ordinary(std::string_view text, std::vector<Rank>& out) const {
+  encode_pieces<true>(text, &out);
+}
+
+void Encoder::encode(std::string_view text, const std::vector<bool>& allowed,
+                     std::vector<Rank>& out) const {
+  std::size_t start = 0;
+  while (true) {
+    const std::optional<SpecialMatch> match = find_special(text, start, allowed);
+    const std::size_t end = match ? match->begin : text.size();
+    encode_pieces<true>(text.substr(start, end - start), &out);
+    if (!match) return;
+    out.push_back(specials_[match->index].second);
+    start = match->end;
+  }
+}
+
+std::optional<SpecialMatch> Encoder::find_special(std::string_view text, std::size_t from,
+                                                  const std::vector<bool>& only) const {
+  if (only.size() != specials_.size()) {
+    throw std::invalid_argument("special-token mask has the wrong length");
+  }
+  for (std::size_t pos = from; pos < text.size(); ++pos) {
+    if (!special_first_byte_[static_cast<unsigned char>(text[pos])]) continue;
+    std::optional<SpecialMatch> best;
+    for (std::size_t i = 0; i < specials_.size(); ++i) {
+      const std::string& s = specials_[i].first;
+      if (!only[i] || text.compare(pos, s.size(), s) != 0) continue;
+      if (!best || s.size() > best->end - best->begin) best = SpecialMatch{i, pos, pos + s.size()};
+    }
+    if (best) return best;
+  }
+  return std::nullopt;
+}
+
+void Encoder::append_bytes(Rank rank, std::string& out) const {
+  if (vocab_.contains_rank(rank)) {
+    out += vocab_.bytes(rank);
+    return;
+  }
+  for (const auto& [text, special_rank] : specials_) {
+    if (special_rank == rank) {
+      out += text;
+      return;
+    }
+  }
+  throw UnknownToken(rank);
+}
+
+}  // namespace tokenomix::bpe

@@ -1,0 +1,80 @@
+// The public face of the BPE engine: an encoder over one vocabulary, one split pattern and a
+// set of special tokens, with the semantics of tiktoken's CoreBPE.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "merge.hpp"
+#include "pretokenize.hpp"
+#include "vocab.hpp"
+
+namespace tokenomix::bpe {
+
+// Thrown by decoding for a rank that is neither a token nor a special token.
+class UnknownToken : public std::exception {
+ public:
+  explicit UnknownToken(Rank rank)
+      : rank_(rank), what_("unknown token id " + std::to_string(rank)) {}
+  const char* what() const noexcept override { return what_.c_str(); }
+  Rank rank() const { return rank_; }
+
+ private:
+  Rank rank_;
+  std::string what_;
+};
+
+// A special token found in text: its index in Encoder::special_tokens() and its byte span.
+struct SpecialMatch {
+  std::size_t index;
+  std::size_t begin;
+  std::size_t end;
+};
+
+class Encoder {
+ public:
+  // Throws std::invalid_argument if a single byte is not a token (the merge needs every byte),
+  // or a special token is empty or shares a rank with the vocabulary.
+  Encoder(Vocab vocab, Pattern pattern, std::vector<std::pair<std::string, Rank>> special_tokens);
+
+  // Tokens of `text` with special-token text treated as ordinary text.
+  std::size_t count(std::string_view text) const;
+  void encode_ordinary(std::string_view text, std::vector<Rank>& out) const;
+
+  // Tokens of `text`, where each occurrence of a special token whose index is set in
+  // `allowed` becomes that token (the leftmost first; the longest where several start at
+  // the same byte). `allowed` has one entry per special token.
+  void encode(std::string_view text, const std::vector<bool>& allowed,
+              std::vector<Rank>& out) const;
+
+  // The first occurrence at or after `from` of a special token whose index is set in `only`.
+  std::optional<SpecialMatch> find_special(std::string_view text, std::size_t from,
+                                           const std::vector<bool>& only) const;
+
+  // Append the bytes of `rank` to `out`; throws UnknownToken.
+  void append_bytes(Rank rank, std::string& out) const;
+
+  const Vocab& vocab() const { return vocab_; }
+  Pattern pattern() const { return pattern_; }
+  const std::vector<std::pair<std::string, Rank>>& special_tokens() const { return specials_; }
+
+  // One past the largest rank, special tokens included.
+  Rank rank_limit() const { return rank_limit_; }
+
+ private:
+  template <bool kWithIds>
+  std::size_t encode_pieces(std::string_view text, std::vector<Rank>* out) const;
+
+  Vocab vocab_;
+  Pattern pattern_;
+  std::vector<std::pair<std::string, Rank>> specials_;
+  std::vector<std::uint8_t> special_first_byte_;  // 1 where some special token starts
+  Rank rank_limit_;
+  std::uint64_t id_;
+};
+
+}  // namespace tokenomix::bpe

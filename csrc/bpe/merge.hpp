@@ -1,0 +1,49 @@
+// Byte-pair merging of one piece: repeatedly join the adjacent pair whose concatenation has
+// the lowest rank, the leftmost on ties, until no adjacent pair is a token. This is the rule
+// of tiktoken's byte_pair_merge; the result is identical, only the cost differs.
+//
+// Design notes.
+// - Short pieces (the great majority) keep their parts in arrays on the stack and scan for
+//   the minimum, O(n^2) in the piece length with tiny constants, as tiktoken does.
+// - Long pieces (runs of one character, long words) would make that quadratic, so they use
+//   rank buckets: every pair waits in the bucket of its rank, and buckets are emptied in
+//   rank order, each left to right. That is exact as long as no merge creates a pair of lower
+//   rank than the one being merged (true of real BPE vocabularies, where every token ranks
+//   after the tokens it is made of); the first merge that breaks the rule sends the piece to
+//   a binary heap keyed by (rank, position), exact for any vocabulary. A pair created while
+//   bucket r is emptied is never of rank r, since its bytes are longer than the token of r.
+// - Counting never builds the id list: the count is the number of parts left.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "vocab.hpp"
+
+namespace tokenomix::bpe {
+
+// Pieces of at most this many bytes take the stack-array path.
+inline constexpr std::size_t kShortPiece = 128;
+
+// Buffers reused across the long pieces merged by one thread.
+struct MergeScratch {
+  std::vector<std::uint32_t> next, prev;
+  std::vector<Rank> pair, token;
+  std::vector<std::uint64_t> heap;
+  std::vector<std::uint32_t> bucket_of_rank;  // index into buckets, or kNoBucket
+  std::vector<std::vector<std::uint32_t>> buckets;
+  std::vector<Rank> bucket_ranks;  // min-heap of ranks whose bucket is waiting
+  std::vector<Rank> used_ranks;    // ranks given a bucket by the current piece
+};
+
+// Merge the piece [p, p + len) (len >= 1) into tokens; return their number and, when `out` is
+// given, append their ranks. Precondition: every byte is a token of `vocab`.
+std::size_t merge_piece(const Vocab& vocab, const unsigned char* p, std::size_t len,
+                        MergeScratch& scratch, std::vector<Rank>* out);
+
+// The same merge by the heap alone: the slow, exact path, kept public for tests.
+std::size_t merge_piece_heap(const Vocab& vocab, const unsigned char* p, std::size_t len,
+                             MergeScratch& scratch, std::vector<Rank>* out);
+
+}  // namespace tokenomix::bpe

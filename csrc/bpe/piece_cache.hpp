@@ -1,0 +1,60 @@
+// A per-thread, direct-mapped cache from short pieces to their tokens.
+//
+// Design notes. Logs and prose repeat a few thousand short pieces (" the", "\",\n", "    ")
+// over and over, and most of them are one token: a hit here skips the vocabulary's larger
+// table and any merging. The key is exact for pieces of up to 16 bytes (Key's head, tail and
+// length), so a hit is never a guess. Counts are kept for every cached piece, ids only when
+// there are at most three, which covers nearly all short pieces. 8192 slots of 32 bytes
+// (256 KiB) keep the hot set in L2. Each thread keeps the caches of the last few encoders it
+// served, keyed by an id that is never reused, so a cache never outlives its meaning.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "vocab.hpp"
+
+namespace tokenomix::bpe {
+
+class PieceCache {
+ public:
+  static constexpr std::size_t kMaxPiece = 16;
+  static constexpr int kMaxIds = 3;
+
+  struct Entry {
+    std::uint64_t head;
+    std::uint64_t tail;
+    std::uint16_t len;  // 0 = empty
+    std::uint16_t count;
+    Rank ids[kMaxIds];
+  };
+
+  PieceCache() : entries_(kSlots) {}
+
+  // The entry for `key` (len <= kMaxPiece), or nullptr.
+  const Entry* find(const Key& key, std::uint64_t hash) const {
+    const Entry& e = entries_[slot(hash)];
+    return e.len == key.len && e.head == key.head && e.tail == key.tail ? &e : nullptr;
+  }
+
+  void insert(const Key& key, std::uint64_t hash, std::size_t count, const Rank* ids) {
+    Entry& e = entries_[slot(hash)];
+    e = Entry{key.head, key.tail, static_cast<std::uint16_t>(key.len),
+              static_cast<std::uint16_t>(count), {kNoRank, kNoRank, kNoRank}};
+    if (ids != nullptr && count <= kMaxIds) {
+      for (std::size_t i = 0; i < count; ++i) e.ids[i] = ids[i];
+    }
+  }
+
+  // The cache of the calling thread for the encoder with this id.
+  static PieceCache& for_thread(std::uint64_t encoder_id);
+
+ private:
+  static constexpr std::size_t kSlots = 8192;
+  static std::size_t slot(std::uint64_t hash) { return (hash >> 20) & (kSlots - 1); }
+
+  std::vector<Entry> entries_;
+};
+
+}  // namespace tokenomix::bpe

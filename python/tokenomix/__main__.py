@@ -1,0 +1,5 @@
+import sys
+
+from tokenomix.cli import main
+
+sys.exit(main())

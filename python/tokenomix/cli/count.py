@@ -1,0 +1,90 @@
+"""`tokenomix count`: tokens, bytes and characters of files."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+from tokenomix import _core
+from tokenomix.cli.options import add_encoding_options, encoding_from_args
+from tokenomix.encoding import Encoding
+from tokenomix.textfile import check_utf8, open_bytes
+
+DEFAULT_ENCODING = "o200k_base"
+
+
+@dataclasses.dataclass
+class FileCount:
+    path: str
+    tokens: int
+    bytes: int
+    characters: int
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "count",
+        help="count the tokens of files",
+        description="Count the tokens, bytes and characters of each file and in total.",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="a text file, or - for stdin")
+    add_encoding_options(parser, default=DEFAULT_ENCODING)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--errors",
+        choices=["strict", "replace"],
+        default="strict",
+        help="invalid UTF-8: stop with an error (strict, the default), or count each bad "
+        "sequence as U+FFFD (replace)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=None, metavar="N", help="threads to use (default: all cores)"
+    )
+    parser.set_defaults(run=run)
+
+
+def count_file(encoding: Encoding, path: str, *, errors: str, jobs: int | None) -> FileCount:
+    """Count one file (or stdin for "-")."""
+    with open_bytes(path) as data:
+        if errors == "replace" and _core.first_invalid_utf8(data) is not None:
+            text = bytes(data).decode("utf-8", errors="replace")
+            tokens = _core.count_buffer(encoding._core, text.encode("utf-8"), jobs)
+            return FileCount(path, tokens, len(data), len(text))
+        check_utf8(path, data)
+        tokens = _core.count_buffer(encoding._core, data, jobs)
+        return FileCount(path, tokens, len(data), _core.count_code_points(data))
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.jobs is not None and args.jobs < 1:
+        raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    encoding = encoding_from_args(args, default=DEFAULT_ENCODING)
+    counts = [count_file(encoding, p, errors=args.errors, jobs=args.jobs) for p in args.paths]
+    total = FileCount(
+        "total",
+        sum(c.tokens for c in counts),
+        sum(c.bytes for c in counts),
+        sum(c.characters for c in counts),
+    )
+    if args.json:
+        document = {
+            "encoding": encoding.name,
+            "files": [dataclasses.asdict(c) for c in counts],
+            "total": {k: v for k, v in dataclasses.asdict(total).items() if k != "path"},
+        }
+        json.dump(document, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    table = Table(title=f"tokens ({encoding.name})", title_justify="left")
+    table.add_column("file")
+    for column in ("tokens", "bytes", "characters"):
+        table.add_column(column, justify="right")
+    for c in [*counts, total] if len(counts) > 1 else counts:
+        table.add_row(c.path, f"{c.tokens:,}", f"{c.bytes:,}", f"{c.characters:,}")
+    Console().print(table)
+    return 0

@@ -1,0 +1,41 @@
+"""Reading whole text files as UTF-8 bytes without copying them into a str."""
+
+from __future__ import annotations
+
+import contextlib
+import mmap
+import sys
+from collections.abc import Iterator
+
+from tokenomix import _core
+from tokenomix.errors import InputError
+
+
+@contextlib.contextmanager
+def open_bytes(path: str) -> Iterator[bytes | mmap.mmap]:
+    """Yield the bytes of a file (memory-mapped) or of standard input for "-"."""
+    if path == "-":
+        yield sys.stdin.buffer.read()
+        return
+    with open(path, "rb") as file:
+        try:
+            mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
+        except ValueError:  # an empty file cannot be mapped
+            yield b""
+            return
+        with mapped:
+            yield mapped
+
+
+def check_utf8(path: str, data: bytes | mmap.mmap) -> None:
+    """Raise InputError naming the line and byte offset of the first invalid UTF-8 byte."""
+    offset = _core.first_invalid_utf8(data)
+    if offset is not None:
+        line = bytes(memoryview(data)[:offset]).count(b"\n") + 1
+        raise InputError(
+            path,
+            f"invalid UTF-8 (byte 0x{data[offset]:02x}); pass --errors replace to count it "
+            "as U+FFFD, as decoding with errors='replace' does",
+            line=line,
+            offset=offset,
+        )

@@ -1,0 +1,1 @@
+"""Vocabulary files: the bundled OpenAI rank files and their definitions."""
