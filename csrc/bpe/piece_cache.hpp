@@ -38,6 +38,8 @@ class PieceCache {
     return e.len == key.len && e.head == key.head && e.tail == key.tail ? &e : nullptr;
   }
 
+  void prefetch(std::uint64_t hash) const { __builtin_prefetch(&entries_[slot(hash)]); }
+
   void insert(const Key& key, std::uint64_t hash, std::size_t count, const Rank* ids) {
     Entry& e = entries_[slot(hash)];
     e = Entry{key.head, key.tail, static_cast<std::uint16_t>(key.len),
@@ -51,7 +53,7 @@ class PieceCache {
   static PieceCache& for_thread(std::uint64_t encoder_id);
 
  private:
-  static constexpr std::size_t kSlots = 8192;
+  static constexpr std::size_t kSlots = 32768;
   static std::size_t slot(std::uint64_t hash) { return (hash >> 20) & (kSlots - 1); }
 
   std::vector<Entry> entries_;
