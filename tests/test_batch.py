@@ -76,3 +76,55 @@ def test_concurrent_python_threads():
         singles = list(pool.map(encoding.count, TEXTS))
     assert all(r == expected for r in results)
     assert singles == expected
+
+
+ARROW_TEXTS = ["hello world", None, "héllo <|endoftext|> and a text longer than twelve bytes", ""]
+
+
+def _expected(encoding, texts):
+    return [encoding.count(t or "") for t in texts]
+
+
+@pytest.mark.parametrize("kind", ["string", "large_string", "string_view"])
+def test_count_batch_reads_arrow_arrays(kind):
+    import pyarrow as pa
+
+    encoding = tokenomix.get_encoding("o200k_base")
+    array = pa.array(ARROW_TEXTS, getattr(pa, kind)())
+    assert encoding.count_batch(array).tolist() == _expected(encoding, ARROW_TEXTS)
+    assert encoding.count_batch(array.slice(2)).tolist() == _expected(encoding, ARROW_TEXTS[2:])
+    chunked = pa.chunked_array([ARROW_TEXTS, ["a b"]], getattr(pa, kind)())
+    assert encoding.count_batch(chunked).tolist() == _expected(encoding, [*ARROW_TEXTS, "a b"])
+
+
+def test_count_batch_reads_dataframe_columns():
+    import pandas as pd
+    import polars as pl
+    import pyarrow as pa
+
+    encoding = tokenomix.get_encoding("cl100k_base")
+    expected = _expected(encoding, ARROW_TEXTS)
+    assert encoding.count_batch(pl.Series(ARROW_TEXTS)).tolist() == expected
+    assert encoding.count_batch(pd.Series(ARROW_TEXTS, dtype="string[pyarrow]")).tolist() == expected
+    assert encoding.count_batch(pa.array(ARROW_TEXTS).dictionary_encode()).tolist() == expected
+    assert encoding.count_batch(pd.Series(ARROW_TEXTS, dtype="category")).tolist() == expected
+    assert encoding.count_batch(pl.Series(ARROW_TEXTS, dtype=pl.Categorical)).tolist() == expected
+
+
+def test_arrow_column_of_another_type_is_refused():
+    import pyarrow as pa
+
+    with pytest.raises(TypeError, match="type format 'l'.*only string columns"):
+        tokenomix.get_encoding("o200k_base").count_batch(pa.array([1, 2]))
+
+
+def test_encode_batch_reads_arrow_and_checks_special_tokens():
+    import pyarrow as pa
+
+    ours, ref = tokenomix.get_encoding("cl100k_base"), reference_encoding("cl100k_base")
+    texts = ["a<|endoftext|>b", "plain"]
+    assert ours.encode_batch(pa.array(texts), allowed_special="all") == ref.encode_batch(
+        texts, allowed_special="all"
+    )
+    with pytest.raises(ValueError, match="text 0 contains the special token '<|endoftext|>'"):
+        ours.encode_batch(pa.array(texts))

@@ -95,3 +95,32 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
         )
         assert result.returncode == 1, args
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr
+
+
+def test_lines_counts_every_line_like_tiktoken(tmp_path, capsys):
+    log = SHARED / "corpus" / "logs" / "Apache_2k.log"
+    data = log.read_bytes()[:60000] + b"crlf line\r\n\r\nlast line without newline"
+    path = tmp_path / "x.log"
+    path.write_bytes(data)
+    assert main(["count", "--lines", str(path), "--encoding", "cl100k_base"]) == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    lines = data.decode().split("\n")
+    expected = [line.removesuffix("\r") for line in lines]
+    ref = reference_encoding("cl100k_base")
+    assert [r["line"] for r in records] == list(range(1, len(expected) + 1))
+    assert [r["tokens"] for r in records] == [len(ref.encode_ordinary(t)) for t in expected]
+    assert [r["bytes"] for r in records] == [len(t.encode()) for t in expected]
+    assert {r["path"] for r in records} == {str(path)}
+
+
+def test_lines_as_csv_and_with_replacement(tmp_path, capsys):
+    path = tmp_path / "bad.txt"
+    path.write_bytes(b"ok line\nbad \xff byte\n")
+    assert main(["count", "--lines", "--csv", "--errors", "replace", str(path)]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    ref = reference_encoding("o200k_base")
+    assert rows[0] == "path,line,tokens,bytes"
+    tokens = len(ref.encode_ordinary("bad \ufffd byte"))
+    assert rows[2] == f"{path},2,{tokens},10"
+    assert main(["count", "--csv", str(path)]) == 1
+    assert "--csv goes with --lines" in capsys.readouterr().err

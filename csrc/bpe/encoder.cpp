@@ -15,22 +15,30 @@ std::uint64_t next_encoder_id() {
   return ++counter;
 }
 
-}  // namespace
+// What one thread keeps for one encoder: the piece cache and the merge state. Both are
+// keyed by ranks or pieces of that encoder's vocabulary, so each encoder has its own; a
+// thread keeps those of the last few encoders it served, under ids that are never reused.
+struct ThreadState {
+  PieceCache cache;
+  MergeScratch scratch;
+};
 
-PieceCache& PieceCache::for_thread(std::uint64_t encoder_id) {
-  constexpr std::size_t kCachesPerThread = 4;
-  thread_local std::vector<std::pair<std::uint64_t, std::unique_ptr<PieceCache>>> caches;
-  if (!caches.empty() && caches.front().first == encoder_id) return *caches.front().second;
-  auto it = std::find_if(caches.begin(), caches.end(),
-                         [&](const auto& c) { return c.first == encoder_id; });
-  if (it == caches.end()) {
-    if (caches.size() == kCachesPerThread) caches.pop_back();
-    caches.emplace_back(encoder_id, std::make_unique<PieceCache>());
-    it = caches.end() - 1;
+ThreadState& thread_state(std::uint64_t encoder_id) {
+  constexpr std::size_t kEncodersPerThread = 4;
+  thread_local std::vector<std::pair<std::uint64_t, std::unique_ptr<ThreadState>>> states;
+  if (!states.empty() && states.front().first == encoder_id) return *states.front().second;
+  auto it = std::find_if(states.begin(), states.end(),
+                         [&](const auto& s) { return s.first == encoder_id; });
+  if (it == states.end()) {
+    if (states.size() == kEncodersPerThread) states.pop_back();
+    states.emplace_back(encoder_id, std::make_unique<ThreadState>());
+    it = states.end() - 1;
   }
-  std::rotate(caches.begin(), it, it + 1);  // most recently used first
-  return *caches.front().second;
+  std::rotate(states.begin(), it, it + 1);  // most recently used first
+  return *states.front().second;
 }
+
+}  // namespace
 
 Encoder::Encoder(Vocab vocab, Pattern pattern,
                  std::vector<std::pair<std::string, Rank>> special_tokens)
@@ -59,8 +67,9 @@ Encoder::Encoder(Vocab vocab, Pattern pattern,
 
 template <bool kWithIds>
 std::size_t Encoder::encode_pieces(std::string_view text, std::vector<Rank>* out) const {
-  PieceCache& cache = PieceCache::for_thread(id_);
-  thread_local MergeScratch scratch;
+  ThreadState& state = thread_state(id_);
+  PieceCache& cache = state.cache;
+  MergeScratch& scratch = state.scratch;
   std::size_t total = 0;
   for_each_piece(pattern_, text, [&](const unsigned char* b, const unsigned char* e) {
     const auto len = static_cast<std::size_t>(e - b);

@@ -12,33 +12,25 @@ constexpr std::uint32_t kNoBucket = 0xFFFFFFFFu;
 
 template <bool kWithIds>
 std::size_t merge_short(const Vocab& vocab, const unsigned char* p, std::uint32_t n,
-                        std::vector<Rank>* out) {
-  // Part i spans [start[i], start[i + 1]); pair[i] is the rank of parts i and i + 1 joined.
+                        PairMemo& memo, std::vector<Rank>* out) {
+  // Part i spans [start[i], start[i + 1]) and is the token token[i]; pair[i] is the rank of
+  // parts i and i + 1 joined.
   std::uint32_t start[kShortPiece + 1];
+  Rank token[kShortPiece + 1];
   Rank pair[kShortPiece + 1];
-  Rank token[kWithIds ? kShortPiece + 1 : 1];
   std::uint32_t parts = n;
   for (std::uint32_t i = 0; i <= n; ++i) start[i] = i;
+  for (std::uint32_t i = 0; i < n; ++i) token[i] = vocab.byte_rank(p[i]);
   for (std::uint32_t i = 0; i + 1 < n; ++i) pair[i] = vocab.pair_rank(p[i], p[i + 1]);
-  if constexpr (kWithIds) {
-    for (std::uint32_t i = 0; i < n; ++i) token[i] = vocab.byte_rank(p[i]);
-  }
-  // The two lookups after a merge are independent: hash both, prefetch both, then probe, so
-  // that their cache misses overlap.
-  auto rejoin = [&](std::uint32_t at) {
-    const bool right = at + 1 < parts;
-    const unsigned char* a = p + start[at];
-    const Key key_a = right ? Key::of(a, start[at + 2] - start[at]) : Key{};
-    const std::uint64_t hash_a = key_a.hash();
-    if (right) vocab.prefetch(hash_a);
-    if (at > 0) {
-      const unsigned char* b = p + start[at - 1];
-      const Key key_b = Key::of(b, start[at + 1] - start[at - 1]);
-      const std::uint64_t hash_b = key_b.hash();
-      vocab.prefetch(hash_b);
-      pair[at - 1] = vocab.find(b, key_b, hash_b);
-    }
-    pair[at] = right ? vocab.find(a, key_a, hash_a) : kNoRank;
+
+  // The rank of parts i and i + 1 joined: from the memo, else from the vocabulary.
+  auto join_rank = [&](std::uint32_t i, std::uint64_t hash) {
+    bool found;
+    const Rank joined = memo.find(token[i], token[i + 1], hash, found);
+    if (found) return joined;
+    const Rank rank = vocab.find(p + start[i], start[i + 2] - start[i]);
+    memo.insert(token[i], token[i + 1], hash, rank);
+    return rank;
   };
 
   while (parts > 1) {
@@ -53,14 +45,22 @@ std::size_t merge_short(const Vocab& vocab, const unsigned char* p, std::uint32_
     if (best == kNoRank) break;
 
     // Join parts `at` and `at + 1`: drop entry at + 1 of every array.
+    token[at] = best;
     for (std::uint32_t i = at + 1; i < parts; ++i) {
       start[i] = start[i + 1];
       pair[i] = pair[i + 1];
-      if constexpr (kWithIds) token[i] = token[i + 1];
+      token[i] = token[i + 1];
     }
-    if constexpr (kWithIds) token[at] = best;
     --parts;
-    rejoin(at);
+
+    // Ask for the two new pairs together, so that their memory loads overlap.
+    const bool right = at + 1 < parts;
+    const std::uint64_t hash_right = right ? PairMemo::hash(token[at], token[at + 1]) : 0;
+    const std::uint64_t hash_left = at > 0 ? PairMemo::hash(token[at - 1], token[at]) : 0;
+    if (right) memo.prefetch(hash_right);
+    if (at > 0) memo.prefetch(hash_left);
+    if (at > 0) pair[at - 1] = join_rank(at - 1, hash_left);
+    pair[at] = right ? join_rank(at, hash_right) : kNoRank;
   }
   if constexpr (kWithIds) out->insert(out->end(), token, token + parts);
   return parts;
@@ -207,8 +207,8 @@ std::size_t merge_piece(const Vocab& vocab, const unsigned char* p, std::size_t 
                         MergeScratch& scratch, std::vector<Rank>* out) {
   if (len <= kShortPiece) {
     const auto n = static_cast<std::uint32_t>(len);
-    return out != nullptr ? merge_short<true>(vocab, p, n, out)
-                          : merge_short<false>(vocab, p, n, nullptr);
+    return out != nullptr ? merge_short<true>(vocab, p, n, scratch.memo, out)
+                          : merge_short<false>(vocab, p, n, scratch.memo, nullptr);
   }
   const auto n = static_cast<std::uint32_t>(len);
   LongPiece piece(vocab, p, n, scratch);

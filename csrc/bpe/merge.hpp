@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "pair_memo.hpp"
 #include "vocab.hpp"
 
 namespace tokenomix::bpe {
@@ -26,8 +27,10 @@ namespace tokenomix::bpe {
 // Pieces of at most this many bytes take the stack-array path.
 inline constexpr std::size_t kShortPiece = 128;
 
-// Buffers reused across the long pieces merged by one thread.
+// State one thread keeps across the pieces it merges with one vocabulary: the pair memo, and
+// buffers for long pieces.
 struct MergeScratch {
+  PairMemo memo;
   std::vector<std::uint32_t> next, prev;
   std::vector<Rank> pair, token;
   std::vector<std::uint64_t> heap;
