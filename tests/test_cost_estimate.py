@@ -499,3 +499,33 @@ def test_moe_prefill_reads_more_experts_for_longer_prompts():
         0
     ] + spec.kv_cache_bytes_per_token() == pytest.approx(expert_bytes * (1 - 0.25), rel=1e-9)
     assert math.isfinite(long.prefill_seconds[0])
+
+
+def test_decode_switches_from_compute_to_memory_bound_within_a_request():
+    # A batch of 64 on a GPU with little compute: short contexts are compute-bound, and the
+    # growing KV cache makes later steps memory-bound. The sum of the steps' maxima then
+    # exceeds the larger of the two totals, and the closed form must still equal the loop.
+    spec = ModelSpec(
+        name="s",
+        num_layers=2,
+        hidden_size=64,
+        num_attention_heads=4,
+        num_kv_heads=4,
+        head_dim=16,
+        vocab_size=100,
+        max_context=1 << 20,
+        intermediate_size=128,
+    )
+    gpu = GpuSpec(
+        name="g",
+        memory_bytes=1 << 30,
+        memory_bandwidth_bytes_per_second=1e9,
+        bf16_flops_per_second=1e10,
+    )
+    result = estimate([10], [100], model=spec, gpu=gpu, decode_batch_size=64)
+    # Totals over the steps: the batch's FLOPs, and the weights once plus 64 KV caches.
+    compute = 64 * result.decode_flops[0] / 1e10
+    memory = 64 * result.decode_bytes[0] / 1e9
+    expected = estimate_one(spec, gpu, 10, 0, 100, batch=64)["decode_seconds"]
+    assert result.decode_seconds[0] == pytest.approx(expected, rel=1e-12)
+    assert result.decode_seconds[0] > 1.02 * max(compute, memory)

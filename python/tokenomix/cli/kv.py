@@ -209,7 +209,7 @@ def _capacity_table(c: cost.Capacity, kv_dtype: str) -> Table:
     )
     for column in (
         "context tokens",
-        "KV per sequence",
+        "KV per sequence (all GPUs)",
         "blocks / sequence",
         "concurrent sequences",
         "max concurrency",

@@ -8,7 +8,7 @@ Batched estimates over arrays of per-request token counts, computed in one nativ
 >>> result = estimate([4000, 12000], [300, 800], model="Llama-3.1-70B", gpu="H100",
 ...                   tensor_parallel=4, price_per_million_input_tokens=0.6,
 ...                   price_per_million_output_tokens=0.8)
->>> [round(x, 6) for x in result.cost_usd]
+>>> [round(float(x), 6) for x in result.cost_usd]
 [0.00264, 0.00784]
 """
 

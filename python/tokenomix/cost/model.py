@@ -53,7 +53,8 @@ class ModelSpec:
     qk_nope_head_dim: int = 0
     qk_rope_head_dim: int = 0
     v_head_dim: int = 0
-    # FULL or SLIDING per layer; SLIDING layers attend over the last `sliding_window` tokens.
+    # FULL or SLIDING per layer (default all FULL); SLIDING layers attend over the last
+    # `sliding_window` tokens.
     layer_types: tuple[str, ...] = ()
     sliding_window: int = 0
     # Weights beyond the matrices: q/k/v biases, o bias, expert and router biases, one learned
@@ -265,6 +266,9 @@ def _check_spec(spec: ModelSpec) -> None:
             raise ValueError(
                 f"model {spec.name!r}: {field} must be a positive integer, got {value!r}"
             )
+    if not spec.layer_types:
+        object.__setattr__(spec, "layer_types", (FULL,) * spec.num_layers)
+    object.__setattr__(spec, "layer_types", tuple(spec.layer_types))
     if len(spec.layer_types) != spec.num_layers:
         raise ValueError(
             f"model {spec.name!r}: {len(spec.layer_types)} layer types for {spec.num_layers} layers"
