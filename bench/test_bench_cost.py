@@ -14,6 +14,7 @@ import warnings
 
 import numpy as np
 import pytest
+
 from tokenomix.cost import estimate, get_gpu, get_model
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))

@@ -101,6 +101,16 @@ def layers(spec: ModelSpec, tp: int, kv_dtype: str | None, weight_dtype: str | N
     return out
 
 
+def weights_per_gpu(spec: ModelSpec, tp: int, weight_dtype: str | None) -> float:
+    """Weight bytes each GPU of a tensor-parallel group stores."""
+    base = dtype_bytes(spec.dtype)
+    tables = spec.vocab_size * spec.hidden_size * (1 if spec.tie_word_embeddings else 2)
+    layer_bytes = layers(spec, tp, None, weight_dtype)
+    split = sum(layer.split_bytes + layer.routed_bytes for layer in layer_bytes)
+    replicated = sum(layer.replicated_bytes for layer in layer_bytes) + spec.hidden_size * base
+    return (split + tables * base) / tp + replicated
+
+
 def estimate_one(
     spec: ModelSpec,
     gpu: GpuSpec,

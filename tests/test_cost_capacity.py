@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from tokenomix.cost import DoesNotFitError, ModelSpec, capacity, get_model, kv_cache_groups
 
 GIB = 1 << 30

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+
 from tokenomix.cli import main
 from tokenomix.cost import capacity, estimate, get_model, in_flight, read_trace
 from tokenomix.errors import InputError

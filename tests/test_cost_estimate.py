@@ -7,10 +7,11 @@ import types
 
 import numpy as np
 import pytest
-from cost_reference import estimate_one
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tokenomix.cost import (
+    DoesNotFitError,
     GpuSpec,
     ModelSpec,
     UnknownPresetError,
@@ -20,6 +21,8 @@ from tokenomix.cost import (
     list_gpus,
     list_models,
 )
+
+from cost_reference import estimate_one, weights_per_gpu
 
 QUANTITIES = (
     "prefill_flops",
@@ -134,6 +137,12 @@ def check_parity(spec, gpu, rows, tp, opts) -> None:
     c = [round(r[1] * r[0]) for r in rows]
     m = [r[2] for r in rows]
     prices = opts["prices"]
+    if weights_per_gpu(spec, tp, opts["weight_dtype"]) > gpu.memory_bytes:
+        with pytest.raises(DoesNotFitError, match="does not fit"):
+            estimate(
+                n, m, model=spec, gpu=gpu, tensor_parallel=tp, weight_dtype=opts["weight_dtype"]
+            )
+        return
     result = estimate(
         n,
         m,
@@ -455,7 +464,7 @@ def test_price_object_and_overrides():
     ],
 )
 def test_bad_input(kwargs, error, match):
-    kwargs = {"model": "Llama-3.1-70B", "gpu": "H100", **kwargs}
+    kwargs = {"model": "Llama-3.1-70B", "gpu": "H200", **kwargs}
     with pytest.raises(error, match=match):
         estimate(**kwargs)
 
@@ -480,17 +489,23 @@ def test_unknown_names_suggest_close_matches():
 
 def test_fp8_weights_use_fp8_peak_where_the_gpu_has_one():
     h100 = estimate([4096], [1], model="DeepSeek-V3", gpu="H200", tensor_parallel=8)
-    a100 = estimate([4096], [1], model="DeepSeek-V3", gpu="A100-80GB", tensor_parallel=8)
+    a100 = estimate([4096], [1], model="DeepSeek-V3", gpu="A100-80GB", tensor_parallel=16)
     assert h100.prefill_flops[0] == a100.prefill_flops[0]
     compute_bound = h100.prefill_flops[0] / (8 * 1979e12)
     assert h100.prefill_seconds[0] == pytest.approx(compute_bound)
+    with pytest.raises(
+        DoesNotFitError,
+        match=r"DeepSeek-V3 does not fit on A100-80GB with "
+        r"tensor_parallel=8: its weights take 79\.27",
+    ):
+        estimate([1], [1], model="DeepSeek-V3", gpu="A100-80GB", tensor_parallel=8)
     with pytest.raises(ValueError, match="no FP8 tensor cores"):
         estimate([1], [1], model="Llama-2-7B", gpu="A100-80GB", compute_dtype="fp8")
 
 
 def test_moe_prefill_reads_more_experts_for_longer_prompts():
-    short = estimate([1], [0], model="Mixtral-8x7B", gpu="H100")
-    long = estimate([10_000], [0], model="Mixtral-8x7B", gpu="H100")
+    short = estimate([1], [0], model="Mixtral-8x7B", gpu="H200")
+    long = estimate([10_000], [0], model="Mixtral-8x7B", gpu="H200")
     spec = get_model("Mixtral-8x7B")
     expert_bytes = 32 * 8 * 3 * 4096 * 14336 * 2
     kv = 10_000 * spec.kv_cache_bytes_per_token()

@@ -12,12 +12,13 @@ Batched estimates over arrays of per-request token counts, computed in one nativ
 [0.00264, 0.00784]
 """
 
-from tokenomix.cost.capacity import Capacity, DoesNotFitError, capacity, kv_cache_groups
+from tokenomix.cost.capacity import Capacity, capacity, kv_cache_groups
 from tokenomix.cost.dtypes import dtype_bytes
 from tokenomix.cost.estimate import estimate
 from tokenomix.cost.gpu import GpuSpec
 from tokenomix.cost.inflight import InFlight, in_flight
 from tokenomix.cost.model import ModelSpec, ParameterCounts
+from tokenomix.cost.params import DoesNotFitError
 from tokenomix.cost.presets import (
     UnknownPresetError,
     get_gpu,

@@ -27,9 +27,8 @@ import numpy as np
 
 from tokenomix.cost.gpu import GIB, GpuSpec
 from tokenomix.cost.model import FULL, SLIDING, ModelSpec, check_tensor_parallel
-from tokenomix.cost.params import weight_bytes
+from tokenomix.cost.params import FIT_ADVICE, DoesNotFitError, weight_bytes
 from tokenomix.cost.presets import get_gpu, get_model
-from tokenomix.errors import TokenomixError
 
 # Activation peak plus non-PyTorch memory that vLLM subtracts before sizing the KV cache.
 # vLLM logs 1.79 GiB non-torch + 1.26 GiB activation peak for Llama-3-8B on one H100
@@ -43,10 +42,6 @@ DEFAULT_OVERHEAD_BYTES = 3 * GIB
 # (EngineArgs.get_batch_defaults in vllm/engine/arg_utils.py).
 DEFAULT_GPU_MEMORY_UTILIZATION = 0.92
 DEFAULT_BLOCK_SIZE = 16
-
-
-class DoesNotFitError(TokenomixError, ValueError):
-    """The weights (and overhead) leave no GPU memory for the KV cache."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,6 +222,5 @@ def _does_not_fit(
         f"{spec.name} does not fit on {gpu.name} with tensor_parallel={tp}: its weights take "
         f"{weights / GIB:.2f} GiB per GPU and the overhead {overhead / GIB:.2f} GiB, but "
         f"{utilization:g} of {total / GIB:.2f} GiB is {total * utilization / GIB:.2f} GiB; "
-        "raise tensor_parallel, store the weights in a smaller weight_dtype, or choose a "
-        "larger GPU"
+        f"{FIT_ADVICE}"
     )

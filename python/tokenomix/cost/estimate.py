@@ -42,7 +42,12 @@ from tokenomix import _core
 from tokenomix.cost.dtypes import canonical_dtype
 from tokenomix.cost.gpu import GpuSpec
 from tokenomix.cost.model import FULL, SLIDING, ModelSpec, check_tensor_parallel
-from tokenomix.cost.params import lm_head_parameters, matmul_parameters_per_token, weight_bytes
+from tokenomix.cost.params import (
+    check_fits,
+    lm_head_parameters,
+    matmul_parameters_per_token,
+    weight_bytes,
+)
 from tokenomix.cost.presets import get_gpu, get_model
 from tokenomix.cost.result import CostEstimate, Prices
 
@@ -114,6 +119,7 @@ def estimate(
         ValueError: a negative or non-integer count, arrays of different lengths, more cached
             than input tokens, or an option out of range.
         UnknownPresetError: (a KeyError) an unknown model or GPU name.
+        DoesNotFitError: (a ValueError) the weights alone exceed the memory of each GPU.
 
     >>> from tokenomix.cost import estimate
     >>> result = estimate([1000], [100], model="Llama-3.1-8B", gpu="H100")
@@ -191,6 +197,7 @@ def cost_model(spec: ModelSpec, gpu: GpuSpec, options: ServingOptions) -> _core.
     check_tensor_parallel(spec, tp)
     _check_options(options)
     spec = spec.with_dtypes(options.weight_dtype)
+    check_fits(spec, gpu, tp)
     cm = _core.CostModel()
     cm.linear_flops_per_token = 2.0 * matmul_parameters_per_token(spec)
     cm.lm_head_flops = 2.0 * lm_head_parameters(spec)

@@ -20,7 +20,13 @@ from __future__ import annotations
 import dataclasses
 
 from tokenomix.cost.dtypes import dtype_bytes
+from tokenomix.cost.gpu import GIB, GpuSpec
 from tokenomix.cost.model import ModelSpec, ParameterCounts
+from tokenomix.errors import TokenomixError
+
+
+class DoesNotFitError(TokenomixError, ValueError):
+    """The weights (and overhead) leave no GPU memory for the KV cache."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,3 +177,20 @@ def weight_bytes(spec: ModelSpec, tensor_parallel: int = 1) -> WeightBytes:
         read_without_routed=read + replicated_bytes * (tensor_parallel - 1),
         routed=routed,
     )
+
+
+def check_fits(spec: ModelSpec, gpu: GpuSpec, tensor_parallel: int) -> float:
+    """Return the weight bytes per GPU, or raise DoesNotFitError if they exceed its memory."""
+    per_gpu = weight_bytes(spec, tensor_parallel).per_gpu
+    if per_gpu > gpu.memory_bytes:
+        raise DoesNotFitError(
+            f"{spec.name} does not fit on {gpu.name} with tensor_parallel={tensor_parallel}: "
+            f"its weights take {per_gpu / GIB:.2f} GiB per GPU, more than its "
+            f"{gpu.memory_bytes / GIB:.2f} GiB; {FIT_ADVICE}"
+        )
+    return per_gpu
+
+
+FIT_ADVICE = (
+    "raise tensor_parallel, store the weights in a smaller weight_dtype, or choose a larger GPU"
+)
