@@ -129,6 +129,9 @@ def test_gpu_presets():
     assert h100.memory_bytes == round(79.22 * 2**30)
     assert h100.memory_bandwidth_bytes_per_second == 3.35e12
     assert h100.flops_per_second("fp8") == 2 * h100.flops_per_second("bf16")
+    assert h100.flops_per_second("bfloat16") == h100.flops_per_second("float16") == 989.5e12
+    with pytest.raises(ValueError, match="compute_dtype must be 'bf16' or 'fp8', got 'int4'"):
+        h100.flops_per_second("int4")
     assert get_gpu("A100-80GB").fp8_flops_per_second is None
     assert get_gpu("H100 PCIe").memory_bytes == 80 * 10**9  # no runtime figure published
     assert get_gpu("nvidia-l4").nominal_memory_gb == 24

@@ -49,9 +49,12 @@ class GpuSpec:
         Raises:
             ValueError: the GPU has no FP8 tensor cores, or the dtype is neither.
         """
-        if compute_dtype == "bf16":
+        kind = {"bfloat16": "bf16", "float16": "bf16", "fp16": "bf16"}.get(
+            compute_dtype, compute_dtype
+        )
+        if kind == "bf16":  # FP16 and BF16 tensor cores have the same peak on these GPUs
             return self.bf16_flops_per_second
-        if compute_dtype == "fp8":
+        if kind in ("fp8", "fp8_e4m3", "fp8_e5m2"):
             if self.fp8_flops_per_second is None:
                 raise ValueError(f"{self.name} has no FP8 tensor cores; use compute_dtype='bf16'")
             return self.fp8_flops_per_second
