@@ -35,7 +35,7 @@ int main(int argc, char** argv) {
   const std::string pattern = argv[2];
   const Pattern p = pattern == "r50k" ? Pattern::kR50k
                     : pattern == "cl100k" ? Pattern::kCl100k : Pattern::kO200k;
-  const Encoder encoder(Vocab::from_tiktoken(read_file(argv[1])), p, {});
+  const Encoder encoder(Vocab::from_tiktoken(read_file(argv[1])), {}, EncoderOptions{p}, {});
   const int repeat = std::atoi(argv[3]);
   std::string text;
   for (int i = 4; i < argc; ++i) text += read_file(argv[i]);
@@ -53,7 +53,8 @@ int main(int argc, char** argv) {
   std::size_t tokens = 0;
   for (const std::string& rotation : rotations) {
     if (split_only) {
-      for_each_piece(p, rotation, [&](const unsigned char*, const unsigned char*) { ++tokens; });
+      for_each_piece(p, UnicodeVersion::k16, rotation,
+                     [&](const unsigned char*, const unsigned char*) { ++tokens; });
     } else {
       tokens += encoder.count(rotation);
     }
