@@ -19,8 +19,8 @@ std::size_t merge_short(const Vocab& vocab, const MergeRule& rule, const unsigne
 }
 
 // The parts of a long piece as a linked list over byte positions: a part starting at s ends
-// at next[s]; pair[s] is the join of the part at s with its successor (kNoJoin if none, or if
-// s is no longer the start of a part).
+// at next[s] and is the token token[s]; pair[s] is the join of the part at s with its
+// successor (kNoJoin if none, or if s is no longer the start of a part).
 class LongPiece {
  public:
   LongPiece(const Vocab& vocab, const MergeRule& rule, const unsigned char* p, std::uint32_t n,
@@ -29,11 +29,13 @@ class LongPiece {
     s_.next.resize(n + 1);
     s_.prev.resize(n + 1);
     s_.pair.resize(n + 1);
+    s_.token.resize(n + 1);
     for (std::uint32_t i = 0; i <= n; ++i) {
       s_.next[i] = i + 1;
       s_.prev[i] = i - 1;
     }
     for (std::uint32_t i = 0; i < n; ++i) {
+      s_.token[i] = vocab.byte_rank(p[i]);
       s_.pair[i] = i + 1 < n ? rule.byte_pair(p[i], p[i + 1]) : kNoJoin;
     }
   }
@@ -44,6 +46,7 @@ class LongPiece {
   std::uint32_t join(std::uint32_t s) {
     const std::uint32_t gone = s_.next[s];
     const std::uint32_t after = s_.next[gone];
+    s_.token[s] = join_token(s_.pair[s]);
     s_.next[s] = after;
     if (after < n_) s_.prev[after] = s;
     s_.pair[gone] = kNoJoin;
@@ -59,21 +62,24 @@ class LongPiece {
     std::size_t parts = 0;
     for (std::uint32_t s = 0; s < n_; s = s_.next[s]) {
       ++parts;
-      if (out != nullptr) out->push_back(token(s, s_.next[s]));
+      if (out != nullptr) out->push_back(s_.token[s]);
     }
     return parts;
   }
 
  private:
-  // The token of the part [from, to): every part is a token of the vocabulary.
-  Rank token(std::uint32_t from, std::uint32_t to) const { return vocab_.find(p_ + from, to - from); }
-
-  // The join of the parts [from, mid) and [mid, to).
+  // The join of the parts [from, mid) and [mid, to): from the memo, else from the rule.
   Join find(std::uint32_t from, std::uint32_t mid, std::uint32_t to) const {
+    const Rank left = s_.token[from];
+    const Rank right = s_.token[mid];
+    const std::uint64_t memo_hash = PairMemo::hash(left, right);
+    bool found;
+    const Join known = s_.memo.find(left, right, memo_hash, found);
+    if (found) return known;
     const Key key = Key::of(p_ + from, to - from);
-    const Rank left = rule_.by_rank() ? kNoRank : token(from, mid);
-    const Rank right = rule_.by_rank() ? kNoRank : token(mid, to);
-    return rule_.join(vocab_, left, right, p_ + from, key, key.hash());
+    const Join join = rule_.join(vocab_, left, right, p_ + from, key, key.hash());
+    s_.memo.insert(left, right, memo_hash, join);
+    return join;
   }
 
   const Vocab& vocab_;
@@ -251,6 +257,7 @@ std::size_t merge_piece(const Vocab& vocab, const MergeRule& rule, const unsigne
                         std::size_t len, MergeScratch& scratch, std::vector<Rank>* out) {
   const auto n = static_cast<std::uint32_t>(len);
   if (len <= kShortPiece) return merge_short(vocab, rule, p, n, scratch.memo, out);
+  if (len <= kHeapPiece) return merge_piece_heap(vocab, rule, p, len, scratch, out);
   LongPiece piece(vocab, rule, p, n, scratch);
   if (merge_by_buckets(piece, n, rule.priority_limit(), scratch)) return piece.finish(out);
   return merge_piece_heap(vocab, rule, p, len, scratch, out);

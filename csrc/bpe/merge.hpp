@@ -7,7 +7,7 @@
 // - Short pieces (the great majority) keep their parts in arrays on the stack and scan for
 //   the minimum, O(n^2) in the piece length with tiny constants, as tiktoken does.
 // - Long pieces (runs of one character, long words) would make that quadratic, so they use
-//   priority buckets: every pair waits in the bucket of its priority, and buckets are emptied
+//   priority buckets (from kHeapPiece bytes; a binary heap below): every pair waits in the bucket of its priority, and buckets are emptied
 //   in priority order, each left to right. That is exact as long as no join creates a pair of
 //   lower or equal priority than the one being joined (true of real BPE vocabularies, where
 //   every token ranks after the tokens it is made of); the first join that breaks the rule
@@ -29,8 +29,11 @@
 
 namespace tokenomix::bpe {
 
-// Pieces of at most this many bytes take the stack-array path.
-inline constexpr std::size_t kShortPiece = 128;
+// Pieces of at most kShortPiece bytes take the stack-array path, whose scan for the lowest
+// pair made 128-byte pieces (a run of 40 CJK characters) cost 15 us each; up to kHeapPiece
+// bytes the heap, beyond it the buckets.
+inline constexpr std::size_t kShortPiece = 32;
+inline constexpr std::size_t kHeapPiece = 4096;
 
 // The merge of one short piece, one join at a time. After begin(), call issue() and then
 // complete() until issue() returns false; tokens() then holds the result.
@@ -78,6 +81,7 @@ struct MergeScratch {
   PairMemo memo;
   std::vector<std::uint32_t> next, prev;
   std::vector<Join> pair;
+  std::vector<Rank> token;
   std::vector<std::uint64_t> heap;
   std::vector<std::uint32_t> bucket_of_priority;  // index into buckets, or kNoBucket
   std::vector<std::vector<std::uint32_t>> buckets;
