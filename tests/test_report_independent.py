@@ -86,7 +86,7 @@ def test_worker_processes_give_the_same_report(tmp_path, monkeypatch, jobs):
     path = tmp_path / "log.jsonl"
     write_jsonl(path, records, BAD_LINES)
     alone = run_report([str(path)], RecountOptions(jobs=1)).document
-    monkeypatch.setattr(pipeline, "POOL_MIN_BYTES", 0)
+    monkeypatch.setattr(pipeline, "BYTES_PER_WORKER", 1)
     monkeypatch.setattr(sources, "CHUNK_BYTES", 64 << 10)  # many chunks, several per worker
 
     pooled = run_report([str(path)], RecountOptions(jobs=jobs)).document

@@ -91,10 +91,10 @@ class BatchBuilder:
         self._unique: list[dict[str, int]] = []  # per encoding: text -> position
         self._enc = 0
         self._seen: dict[str, int] = {}
-        # One entry per text occurrence.
-        self._occ_enc: list[int] = []
-        self._occ_uid: list[int] = []
-        self._occ_slot: list[int] = []  # request * NUM_COMPONENTS + component
+        # One entry per text occurrence, packed in one int (one append in the hot loop):
+        # slot (request * NUM_COMPONENTS + component) << 32 | position in its encoding's
+        # unique texts << 3 | encoding.
+        self._occurrences: list[int] = []
         # One entry per constant number of tokens.
         self._const_slot: list[int] = []
         self._const_tokens: list[int] = []
@@ -150,9 +150,20 @@ class BatchBuilder:
         uid = self._seen.get(text)
         if uid is None:
             uid = self._seen[text] = len(self._seen)
-        self._occ_enc.append(self._enc)
-        self._occ_uid.append(uid)
-        self._occ_slot.append(self._base + component)
+        self._occurrences.append((self._base + component) << 32 | uid << 3 | self._enc)
+
+    def texts(self, components: list[int], texts: list[str]) -> None:
+        """Count each text into its component: `text` for many texts at once."""
+        seen = self._seen
+        append = self._occurrences.append
+        low = self._enc
+        base = self._base
+        for component, text in zip(components, texts, strict=True):
+            if text:
+                uid = seen.get(text)
+                if uid is None:
+                    uid = seen[text] = len(seen)
+                append((base + component) << 32 | uid << 3 | low)
 
     def split_text(self, component: int, text: str, spans: list[str]) -> None:
         """Count `text` into a component, except the tokens of `spans`, which go to context.
@@ -209,7 +220,7 @@ class BatchBuilder:
         """Return a point to come back to with `rollback`."""
         return (
             len(self._rows),
-            len(self._occ_slot),
+            len(self._occurrences),
             len(self._const_slot),
             len(self._splits),
         )
@@ -218,8 +229,7 @@ class BatchBuilder:
         """Forget every request started after `mark` (texts counted for nothing are harmless)."""
         rows, occurrences, constants, splits = mark
         del self._rows[rows:]
-        del self._occ_enc[occurrences:], self._occ_uid[occurrences:]
-        del self._occ_slot[occurrences:]
+        del self._occurrences[occurrences:]
         del self._const_slot[constants:], self._const_tokens[constants:]
         del self._splits[splits:]
 
@@ -234,9 +244,10 @@ class BatchBuilder:
         n = len(self._rows)
         cells = np.zeros(n * NUM_COMPONENTS, dtype=np.float64)
         counts = self._count_unique()
-        if self._occ_slot:
-            occurrence_counts = self._occurrence_counts(counts)
-            cells += np.bincount(self._occ_slot, occurrence_counts, n * NUM_COMPONENTS)
+        if self._occurrences:
+            packed = np.array(self._occurrences, dtype=np.int64)
+            slots = packed >> 32
+            cells += np.bincount(slots, self._occurrence_counts(counts, packed), n * NUM_COMPONENTS)
         self._resolve_splits(counts)
         if self._const_slot:
             cells += np.bincount(self._const_slot, self._const_tokens, n * NUM_COMPONENTS)
@@ -253,11 +264,12 @@ class BatchBuilder:
             for index, encoding in encodings
         ]
 
-    def _occurrence_counts(self, counts: list[np.ndarray]) -> np.ndarray:
-        uids = np.asarray(self._occ_uid, dtype=np.int64)
+    @staticmethod
+    def _occurrence_counts(counts: list[np.ndarray], packed: np.ndarray) -> np.ndarray:
+        uids = (packed & 0xFFFFFFFF) >> 3
         if len(counts) == 1:
             return counts[0][uids].astype(np.float64)
-        encodings = np.asarray(self._occ_enc, dtype=np.int64)
+        encodings = packed & 7
         result = np.empty(len(uids), dtype=np.float64)
         for index, array in enumerate(counts):
             mask = encodings == index

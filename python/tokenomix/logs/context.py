@@ -45,6 +45,7 @@ class ReaderContext:
         self._models: dict[tuple[Any, Any], ModelInfo] = {}
         self._image_sizes: dict[str, tuple[int, int]] = {}
         self._small: dict[str, Callable[[str], int]] = {}
+        self._role_costs: dict[tuple[str, int], dict[str, int]] = {}
 
     def builder(self, file_index: int) -> BatchBuilder:
         """Return a builder for one chunk of a file."""
@@ -95,6 +96,18 @@ class ReaderContext:
         if counter is None:
             counter = self._small[encoding.name] = _memoised_count(encoding)
         return counter
+
+    def role_costs(self, encoding: Encoding, per_message: int) -> dict[str, int]:
+        """Return a dict to fill with the framing of a message of each role: per_message
+        plus the tokens of the role (see `role_cost`)."""
+        return self._role_costs.setdefault((encoding.name, per_message), {})
+
+    def role_cost(
+        self, costs: dict[str, int], encoding: Encoding, per_message: int, role: str
+    ) -> int:
+        """Return (and remember in `costs`) the framing of a message of this role."""
+        cost = costs[role] = per_message + self.small_counts(encoding)(role)
+        return cost
 
     def text_adder(self, builder: BatchBuilder) -> Callable[[int, str], None]:
         """Return `add_text` bound to a builder, as `builder.text` is."""

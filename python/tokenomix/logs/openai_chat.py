@@ -116,8 +116,11 @@ def add_messages(messages: list[Any], b: BatchBuilder, ctx: ReaderContext, info:
             last_user = index
             break
     framing = info.framing
-    small = ctx.small_counts(info.encoding)
-    add_text = b.text if ctx.context_re is None else ctx.text_adder(b)
+    per_message = framing.per_message
+    costs = ctx.role_costs(info.encoding, per_message)
+    plain = ctx.context_re is None
+    components: list[int] = []
+    texts: list[str] = []
     overhead = framing.reply_priming
     user_turns = 0
     for index, message in enumerate(messages):
@@ -130,12 +133,18 @@ def add_messages(messages: list[Any], b: BatchBuilder, ctx: ReaderContext, info:
         else:
             component = _ROLE_COMPONENT.get(role, HISTORY)
         content = message.get("content")
-        if type(content) is str and len(message) == 2:
-            # The common message, {"role": ..., "content": "..."}, without the general walk.
-            overhead += framing.per_message + small(role)
-            add_text(component, content)
+        if type(content) is str and len(message) == 2 and plain:
+            # The common message, {"role": ..., "content": "..."}: gathered, counted below
+            # in one call, without the general walk.
+            cost = costs.get(role)
+            if cost is None:
+                cost = ctx.role_cost(costs, info.encoding, per_message, role)
+            overhead += cost
+            components.append(component)
+            texts.append(content)
         else:
             overhead += add_message(message, component, b, ctx, info, f"message {index + 1}")
+    b.texts(components, texts)
     b.tokens(OVERHEAD, overhead)
     return user_turns
 
@@ -396,47 +405,3 @@ def _stream_output(chunks: list[Any]) -> ChatOutput:
                         if isinstance(function.get(k), str)
                     ]
     return ChatOutput(["".join(parts) for parts in pieces.values()], usage, model, tool_calls)
-
-
-# Batch API --------------------------------------------------------------------------------
-
-CHAT_COMPLETIONS_URLS = ("/v1/chat/completions", "/chat/completions")
-
-
-def plan_batch_input(
-    record: dict[str, Any], b: BatchBuilder, ctx: ReaderContext, line: int
-) -> None:
-    """Add the request of one line of a Batch API input file."""
-    custom_id = record.get("custom_id")
-    body = record.get("body")
-    if not isinstance(custom_id, str) or not isinstance(body, dict):
-        raise RecordError("wrong shape", "a batch input line needs 'custom_id' and a 'body' object")
-    url = record.get("url", "/v1/chat/completions")
-    if url not in CHAT_COMPLETIONS_URLS:
-        raise RecordError(
-            "unsupported", f"batch endpoint {url!r} is not read (chat completions only)"
-        )
-    plan_chat_request(body, b, ctx, line, metadata=record, custom_id=custom_id)
-
-
-def plan_batch_output(
-    record: dict[str, Any], b: BatchBuilder, ctx: ReaderContext, line: int
-) -> None:
-    """Add the response of one line of a Batch API output file, to be joined on custom_id."""
-    custom_id = record.get("custom_id")
-    if not isinstance(custom_id, str):
-        raise RecordError("wrong shape", "a batch output line needs a 'custom_id'")
-    response = record.get("response")
-    body = response.get("body") if isinstance(response, dict) else None
-    output = chat_output(body) if isinstance(body, dict) else ChatOutput(None, None, None, False)
-    info = ctx.model_info(output.model)
-    b.start(line=line, model=info.name, encoding=info.encoding, flags=info.flags)
-    if output.texts is not None:
-        b.output(output.texts)
-        if output.tool_calls:
-            b.flag(Approximation.TOOLS)
-    b.describe(
-        usage=output.usage,
-        custom_id=custom_id,
-        timestamp=parse_timestamp(body.get("created") if isinstance(body, dict) else None),
-    )

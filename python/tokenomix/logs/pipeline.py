@@ -6,9 +6,10 @@ decompresses) files, cuts them into chunks of whole lines and sends them to a po
 `jobs` workers, each parsing its chunk and counting it with one native call on one thread.
 Results come back in input order, small (integer columns), and the main process does what
 needs the whole log in order: joining Batch API responses to their requests, numbering
-conversation turns, and the tallies of records read and skipped. Small inputs skip the pool
-(its start-up costs more than it saves) and count on every core in this process instead.
-At most 2 x jobs chunks are in flight, so memory stays flat however long the log.
+conversation turns, and the tallies of records read and skipped. The pool has one worker
+per BYTES_PER_WORKER of input, up to `jobs`: an input smaller than two of them stays in
+this process, counting on every core, since starting workers would cost more than it
+saves. At most 2 x workers chunks are in flight, so memory stays flat however long the log.
 """
 
 from __future__ import annotations
@@ -31,8 +32,9 @@ from tokenomix.logs.trace import read_table_trace
 from tokenomix.logs.worker import process_chunk
 from tokenomix.logs.workers import WorkerPool
 
-#: Inputs smaller than this (bytes on disk) are recounted in this process.
-POOL_MIN_BYTES = 8 << 20
+#: Input bytes (on disk) per worker process: below twice this, the recount stays in this
+#: process, where starting workers (about half a second each) would cost more than it saves.
+BYTES_PER_WORKER = 256 << 20
 
 #: Skipped records listed one by one (all are counted).
 SKIPS_LISTED = 100
@@ -115,13 +117,14 @@ class Recount:
         # Batch API responses are read first, so that requests can be joined as they come.
         files = sorted(self.files, key=lambda file: file.role != "output")
         tasks = self._tasks(files, progress)
-        workers = self.options.worker_count()
+        size = sum(file.size for file in self.files)
+        workers = min(self.options.worker_count(), size // BYTES_PER_WORKER)
         pool = None
-        if workers > 1 and sum(file.size for file in self.files) >= POOL_MIN_BYTES:
+        if workers > 1:
             pool = WorkerPool(self.options, workers)
             results = pool.map_ordered(tasks)
         else:
-            context = ReaderContext(self.options, num_threads=workers)
+            context = ReaderContext(self.options, num_threads=self.options.worker_count())
             results = (_run_here(task, context) for task in tasks)
         try:
             for result in results:

@@ -12,7 +12,8 @@ from tokenomix.logs.anthropic import plan_anthropic_record
 from tokenomix.logs.batch import BatchBuilder, RequestBatch
 from tokenomix.logs.context import ReaderContext
 from tokenomix.logs.errors import RecordError
-from tokenomix.logs.openai_chat import plan_batch_input, plan_batch_output, plan_chat_record
+from tokenomix.logs.openai_batch import plan_batch_input, plan_batch_output
+from tokenomix.logs.openai_chat import plan_chat_record
 from tokenomix.logs.options import RecountOptions
 from tokenomix.logs.sharegpt import plan_sharegpt_record
 from tokenomix.logs.sources import LineChunk
