@@ -203,6 +203,7 @@ def test_batch_input_and_output_are_joined_on_custom_id(tmp_path):
     by_id = {r["custom_id"]: r for r in rows}
     assert by_id["r0"]["output"] == tokens("A zero")
     assert by_id["r0"]["usage"][0] == 11
+    assert by_id["r0"]["flags"] == 0  # a response without a model flags nothing
     assert by_id["r2"]["output"] == tokens("A2")
     assert by_id["r1"]["output"] is None and by_id["r1"]["usage"] == [None] * 5
     assert by_id["r1"]["input"] == 3 + tokens("user") + tokens("Q1") + 3

@@ -6,7 +6,7 @@ import json
 
 import pytest
 from log_factory import chat_log, write_jsonl
-from report_reference import recount_record
+from report_reference import bundled_prices, dollars, recount_record
 from tokenomix.cli import main
 
 COMPONENTS = ("system", "tools", "context", "history", "user", "images", "overhead", "output")
@@ -63,7 +63,44 @@ def test_report_writes_json_parquet_and_a_summary(log, tmp_path, capsys):
             row["usage_completion_tokens"],
         ) == (usage[0], usage[1], usage[3])
         assert row["approximate"] == bool(expected["flags"])
+        assert_costs(row, expected)
     assert [row["line"] for row in table] == [n for n in range(1, 42) if n != 6]
+
+
+def assert_costs(row, expected):
+    entry = bundled_prices().get(expected["model"])
+    if entry is None:
+        assert row["recount_usd"] is None and row["billed_usd"] is None
+        return
+    output = expected["output"] or 0
+    assert row["recount_usd"] == pytest.approx(
+        dollars(entry, prompt=expected["input"], output=output), rel=1e-12
+    )
+    usage = expected["usage"]
+    if usage is None:
+        assert row["billed_usd"] is None
+    else:
+        billed = dollars(
+            entry,
+            prompt=usage[0] or 0,
+            cached=usage[1] or 0,
+            output=usage[3] or 0,
+            reasoning=usage[4] or 0,
+        )
+        assert row["billed_usd"] == pytest.approx(billed, rel=1e-12)
+
+
+def test_compact_numbers_in_the_summary():
+    from tokenomix.report.terminal import _compact
+
+    assert [_compact(v) for v in (None, 999, 12_345, 266_049, 4_581_893, 7_250_000_000)] == [
+        "-",
+        "999",
+        "12,345",
+        "266.0k",
+        "4.58M",
+        "7.25G",
+    ]
 
 
 def test_json_to_standard_output(log, capsys):

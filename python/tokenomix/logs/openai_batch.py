@@ -40,8 +40,10 @@ def plan_batch_output(
     response = record.get("response")
     body = response.get("body") if isinstance(response, dict) else None
     output = chat_output(body) if isinstance(body, dict) else ChatOutput(None, None, None, False)
+    # The output is counted with the encoding of the model that wrote it; the request it
+    # joins keeps its own model and flags (only a tool call in the output adds one).
     info = ctx.model_info(output.model)
-    b.start(line=line, model=info.name, encoding=info.encoding, flags=info.flags)
+    b.start(line=line, model=info.name, encoding=info.encoding)
     if output.texts is not None:
         b.output(output.texts)
         if output.tool_calls:

@@ -54,22 +54,31 @@ def _number(value: Any) -> str:
     return f"{value:,}"
 
 
+def _compact(value: Any) -> str:
+    # Sums run to billions: short forms keep the table within 80 columns (the JSON is exact).
+    if value is None:
+        return "-"
+    for threshold, unit, suffix in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e5, 1e3, "k")):
+        if abs(value) >= threshold:
+            return f"{value / unit:.{2 if unit > 1e3 else 1}f}{suffix}"
+    return _number(value)
+
+
 def _tokens_table(document: dict[str, Any]) -> Table:
     table = Table(title="tokens per request", title_justify="left")
     table.add_column("")
     for name in (*_STATS, "share"):
-        table.add_column("requests" if name == "count" else name, justify="right")
-    for name in ("input_tokens", "output_tokens", "total_tokens"):
-        row = document[name]
-        table.add_row(name.replace("_tokens", ""), *(_number(row[s]) for s in _STATS), "")
-    table.add_section()
+        table.add_column("n" if name == "count" else name, justify="right")
     shares = document["input_shares"]
-    for name in COMPONENTS:
-        row = document["components"][name]
-        share = shares.get(name)
-        table.add_row(
-            name, *(_number(row[s]) for s in _STATS), "" if share is None else f"{share:.1%}"
-        )
+    rows = [(name.replace("_tokens", ""), document[name], None)
+            for name in ("input_tokens", "output_tokens", "total_tokens")]
+    rows += [(name, document["components"][name], shares.get(name)) for name in COMPONENTS]
+    for index, (label, row, share) in enumerate(rows):
+        if index == 3:
+            table.add_section()
+        cells = [_compact(row["count"]), _compact(row["sum"]), _number(row["mean"])]
+        cells += [_number(row[s]) for s in _STATS[3:]]
+        table.add_row(label, *cells, "" if share is None else f"{share:.1%}")
     return table
 
 
@@ -94,8 +103,8 @@ def _models_table(document: dict[str, Any]) -> Table:
             escape(str(model["model"] or "(none)")),
             str(model["encoding"] or "-"),
             _number(model["requests"]),
-            _number(model["input_tokens"]["sum"]),
-            _number(model["output_tokens"]["sum"]),
+            _compact(model["input_tokens"]["sum"]),
+            _compact(model["output_tokens"]["sum"]),
             _dollars(model["recount_usd"]),
             _dollars(model["billed_usd"]),
         )
