@@ -8,6 +8,15 @@
 
 namespace tokenomix::bpe {
 
+// What one thread keeps for one encoder: the piece cache and the merge state. Both are
+// keyed by ranks or pieces of that encoder's vocabulary, so each encoder has its own; a
+// thread keeps those of the last few encoders it served, under ids that are never reused.
+struct ThreadState {
+  PieceCache cache;
+  MergeScratch scratch;
+  ShortMerge merges[16];
+};
+
 namespace {
 
 std::uint64_t next_encoder_id() {
@@ -15,22 +24,22 @@ std::uint64_t next_encoder_id() {
   return ++counter;
 }
 
-}  // namespace
-
-PieceCache& PieceCache::for_thread(std::uint64_t encoder_id) {
-  constexpr std::size_t kCachesPerThread = 4;
-  thread_local std::vector<std::pair<std::uint64_t, std::unique_ptr<PieceCache>>> caches;
-  if (!caches.empty() && caches.front().first == encoder_id) return *caches.front().second;
-  auto it = std::find_if(caches.begin(), caches.end(),
-                         [&](const auto& c) { return c.first == encoder_id; });
-  if (it == caches.end()) {
-    if (caches.size() == kCachesPerThread) caches.pop_back();
-    caches.emplace_back(encoder_id, std::make_unique<PieceCache>());
-    it = caches.end() - 1;
+ThreadState& thread_state(std::uint64_t encoder_id) {
+  constexpr std::size_t kEncodersPerThread = 4;
+  thread_local std::vector<std::pair<std::uint64_t, std::unique_ptr<ThreadState>>> states;
+  if (!states.empty() && states.front().first == encoder_id) return *states.front().second;
+  auto it = std::find_if(states.begin(), states.end(),
+                         [&](const auto& s) { return s.first == encoder_id; });
+  if (it == states.end()) {
+    if (states.size() == kEncodersPerThread) states.pop_back();
+    states.emplace_back(encoder_id, std::make_unique<ThreadState>());
+    it = states.end() - 1;
   }
-  std::rotate(caches.begin(), it, it + 1);  // most recently used first
-  return *caches.front().second;
+  std::rotate(states.begin(), it, it + 1);  // most recently used first
+  return *states.front().second;
 }
+
+}  // namespace
 
 Encoder::Encoder(Vocab vocab, Pattern pattern,
                  std::vector<std::pair<std::string, Rank>> special_tokens)
@@ -59,8 +68,9 @@ Encoder::Encoder(Vocab vocab, Pattern pattern,
 
 template <bool kWithIds>
 std::size_t Encoder::encode_pieces(std::string_view text, std::vector<Rank>* out) const {
-  PieceCache& cache = PieceCache::for_thread(id_);
-  thread_local MergeScratch scratch;
+  ThreadState& state = thread_state(id_);
+  PieceCache& cache = state.cache;
+  MergeScratch& scratch = state.scratch;
   std::size_t total = 0;
   for_each_piece(pattern_, text, [&](const unsigned char* b, const unsigned char* e) {
     const auto len = static_cast<std::size_t>(e - b);
@@ -108,7 +118,92 @@ std::size_t Encoder::encode_pieces(std::string_view text, std::vector<Rank>* out
 }
 
 std::size_t Encoder::count(std::string_view text) const {
-  return encode_pieces<false>(text, nullptr);
+  ThreadState& state = thread_state(id_);
+  switch (pattern_) {
+    case Pattern::kR50k: return count_pieces(detail::next_piece_r50k, text, state);
+    case Pattern::kCl100k: return count_pieces(detail::next_piece_cl100k, text, state);
+    case Pattern::kO200k: return count_pieces(detail::next_piece_o200k, text, state);
+  }
+  return 0;
+}
+
+// Counting keeps the pieces that miss the piece cache waiting, up to kWaiting of them, then
+// resolves them together: the vocabulary slots of all were prefetched as they arrived, and
+// the ones that need merging are merged in lockstep, so that their lookups overlap instead
+// of paying one cache miss after another.
+template <class NextPiece>
+std::size_t Encoder::count_pieces(NextPiece next_piece, std::string_view text,
+                                  ThreadState& state) const {
+  constexpr std::size_t kWaiting = 16;
+  struct Waiting {
+    const unsigned char* begin;
+    std::uint32_t len;
+    Key key;
+    std::uint64_t hash;
+  };
+  PieceCache& cache = state.cache;
+  MergeScratch& scratch = state.scratch;
+  ShortMerge* merges = state.merges;
+  Waiting waiting[kWaiting];
+  std::size_t waiting_count = 0;
+  std::size_t total = 0;
+
+  auto resolve_waiting = [&] {
+    std::size_t merge_of[kWaiting];
+    std::size_t merge_count = 0;
+    for (std::size_t i = 0; i < waiting_count; ++i) {
+      const Waiting& w = waiting[i];
+      Rank rank = vocab_.find(w.begin, w.key, w.hash);
+      if (rank != kNoRank) {
+        ++total;
+        if (w.len <= PieceCache::kMaxPiece) cache.insert(w.key, w.hash, 1, &rank);
+        merge_of[i] = kWaiting;
+        continue;
+      }
+      merges[merge_count].begin(vocab_, w.begin, w.len);
+      merge_of[i] = merge_count++;
+    }
+    merge_in_lockstep(vocab_, scratch.memo, merges, merge_count);
+    for (std::size_t i = 0; i < waiting_count; ++i) {
+      if (merge_of[i] == kWaiting) continue;
+      const ShortMerge& m = merges[merge_of[i]];
+      total += m.parts();
+      if (waiting[i].len <= PieceCache::kMaxPiece) {
+        cache.insert(waiting[i].key, waiting[i].hash, m.parts(), m.tokens());
+      }
+    }
+    waiting_count = 0;
+  };
+
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char* b = p;
+    p = next_piece(p, end);
+    const auto len = static_cast<std::size_t>(p - b);
+    if (len == 1) {
+      ++total;
+      continue;
+    }
+    if (len > kShortPiece) {
+      const Rank rank = vocab_.find(b, len);
+      total += rank != kNoRank ? 1 : merge_piece(vocab_, b, len, scratch, nullptr);
+      continue;
+    }
+    const Key key = Key::of(b, len);
+    const std::uint64_t hash = key.hash();
+    if (len <= PieceCache::kMaxPiece) {
+      if (const PieceCache::Entry* hit = cache.find(key, hash)) {
+        total += hit->count;
+        continue;
+      }
+    }
+    vocab_.prefetch(hash);
+    waiting[waiting_count++] = Waiting{b, static_cast<std::uint32_t>(len), key, hash};
+    if (waiting_count == kWaiting) resolve_waiting();
+  }
+  resolve_waiting();
+  return total;
 }
 
 void Encoder::encode_ordinary(std::string_view text, std::vector<Rank>& out) const {

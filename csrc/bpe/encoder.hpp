@@ -35,6 +35,8 @@ struct SpecialMatch {
   std::size_t end;
 };
 
+struct ThreadState;
+
 class Encoder {
  public:
   // Throws std::invalid_argument if a single byte is not a token (the merge needs every byte),
@@ -68,6 +70,9 @@ class Encoder {
  private:
   template <bool kWithIds>
   std::size_t encode_pieces(std::string_view text, std::vector<Rank>* out) const;
+  template <class NextPiece>
+  std::size_t count_pieces(NextPiece next_piece, std::string_view text,
+                           ThreadState& state) const;
 
   Vocab vocab_;
   Pattern pattern_;

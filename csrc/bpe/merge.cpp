@@ -10,60 +10,13 @@ namespace {
 
 constexpr std::uint32_t kNoBucket = 0xFFFFFFFFu;
 
-template <bool kWithIds>
 std::size_t merge_short(const Vocab& vocab, const unsigned char* p, std::uint32_t n,
-                        std::vector<Rank>* out) {
-  // Part i spans [start[i], start[i + 1]); pair[i] is the rank of parts i and i + 1 joined.
-  std::uint32_t start[kShortPiece + 1];
-  Rank pair[kShortPiece + 1];
-  Rank token[kWithIds ? kShortPiece + 1 : 1];
-  std::uint32_t parts = n;
-  for (std::uint32_t i = 0; i <= n; ++i) start[i] = i;
-  for (std::uint32_t i = 0; i + 1 < n; ++i) pair[i] = vocab.pair_rank(p[i], p[i + 1]);
-  if constexpr (kWithIds) {
-    for (std::uint32_t i = 0; i < n; ++i) token[i] = vocab.byte_rank(p[i]);
-  }
-  // The two lookups after a merge are independent: hash both, prefetch both, then probe, so
-  // that their cache misses overlap.
-  auto rejoin = [&](std::uint32_t at) {
-    const bool right = at + 1 < parts;
-    const unsigned char* a = p + start[at];
-    const Key key_a = right ? Key::of(a, start[at + 2] - start[at]) : Key{};
-    const std::uint64_t hash_a = key_a.hash();
-    if (right) vocab.prefetch(hash_a);
-    if (at > 0) {
-      const unsigned char* b = p + start[at - 1];
-      const Key key_b = Key::of(b, start[at + 1] - start[at - 1]);
-      const std::uint64_t hash_b = key_b.hash();
-      vocab.prefetch(hash_b);
-      pair[at - 1] = vocab.find(b, key_b, hash_b);
-    }
-    pair[at] = right ? vocab.find(a, key_a, hash_a) : kNoRank;
-  };
-
-  while (parts > 1) {
-    Rank best = kNoRank;
-    std::uint32_t at = 0;
-    for (std::uint32_t i = 0; i + 1 < parts; ++i) {
-      if (pair[i] < best) {
-        best = pair[i];
-        at = i;
-      }
-    }
-    if (best == kNoRank) break;
-
-    // Join parts `at` and `at + 1`: drop entry at + 1 of every array.
-    for (std::uint32_t i = at + 1; i < parts; ++i) {
-      start[i] = start[i + 1];
-      pair[i] = pair[i + 1];
-      if constexpr (kWithIds) token[i] = token[i + 1];
-    }
-    if constexpr (kWithIds) token[at] = best;
-    --parts;
-    rejoin(at);
-  }
-  if constexpr (kWithIds) out->insert(out->end(), token, token + parts);
-  return parts;
+                        PairMemo& memo, std::vector<Rank>* out) {
+  ShortMerge merge;
+  merge.begin(vocab, p, n);
+  while (merge.issue(vocab, memo)) merge.complete(vocab, memo);
+  if (out != nullptr) out->insert(out->end(), merge.tokens(), merge.tokens() + merge.parts());
+  return merge.parts();
 }
 
 // The parts of a long piece as a linked list over byte positions: a part starting at s ends
@@ -178,6 +131,83 @@ bool merge_by_buckets(LongPiece& piece, std::uint32_t n, Rank rank_limit, MergeS
 
 }  // namespace
 
+void ShortMerge::begin(const Vocab& vocab, const unsigned char* p, std::uint32_t n) {
+  p_ = p;
+  parts_ = n;
+  pending_ = 0;
+  for (std::uint32_t i = 0; i <= n; ++i) start_[i] = i;
+  for (std::uint32_t i = 0; i < n; ++i) token_[i] = vocab.byte_rank(p[i]);
+  for (std::uint32_t i = 0; i + 1 < n; ++i) pair_[i] = vocab.pair_rank(p[i], p[i + 1]);
+}
+
+bool ShortMerge::issue(const Vocab& vocab, const PairMemo& memo) {
+  Rank best = kNoRank;
+  std::uint32_t at = 0;
+  for (std::uint32_t i = 0; i + 1 < parts_; ++i) {
+    if (pair_[i] < best) {
+      best = pair_[i];
+      at = i;
+    }
+  }
+  if (best == kNoRank) return false;
+
+  // Join parts `at` and `at + 1`: drop entry at + 1 of every array.
+  token_[at] = best;
+  for (std::uint32_t i = at + 1; i < parts_; ++i) {
+    start_[i] = start_[i + 1];
+    pair_[i] = pair_[i + 1];
+    token_[i] = token_[i + 1];
+  }
+  --parts_;
+
+  // Ask for the pairs on either side of the new part.
+  pending_ = 0;
+  auto ask = [&](std::uint32_t i) {
+    const std::uint64_t memo_hash = PairMemo::hash(token_[i], token_[i + 1]);
+    bool found;
+    const Rank joined = memo.find(token_[i], token_[i + 1], memo_hash, found);
+    if (found) {
+      pair_[i] = joined;
+      return;
+    }
+    const Key key = Key::of(p_ + start_[i], start_[i + 2] - start_[i]);
+    const std::uint64_t hash = key.hash();
+    vocab.prefetch(hash);
+    lookups_[pending_++] = Lookup{i, key, hash, memo_hash};
+  };
+  if (at > 0) ask(at - 1);
+  if (at + 1 < parts_) {
+    ask(at);
+  } else {
+    pair_[at] = kNoRank;
+  }
+  return true;
+}
+
+void ShortMerge::complete(const Vocab& vocab, PairMemo& memo) {
+  for (std::uint32_t k = 0; k < pending_; ++k) {
+    const Lookup& l = lookups_[k];
+    const Rank rank = vocab.find(p_ + start_[l.at], l.key, l.hash);
+    memo.insert(token_[l.at], token_[l.at + 1], l.memo_hash, rank);
+    pair_[l.at] = rank;
+  }
+  pending_ = 0;
+}
+
+void merge_in_lockstep(const Vocab& vocab, PairMemo& memo, ShortMerge* merges, std::size_t n) {
+  std::size_t active[64];
+  std::size_t live = 0;
+  for (std::size_t i = 0; i < n; ++i) active[live++] = i;
+  while (live > 0) {
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < live; ++k) {
+      if (merges[active[k]].issue(vocab, memo)) active[kept++] = active[k];
+    }
+    live = kept;
+    for (std::size_t k = 0; k < live; ++k) merges[active[k]].complete(vocab, memo);
+  }
+}
+
 std::size_t merge_piece_heap(const Vocab& vocab, const unsigned char* p, std::size_t len,
                              MergeScratch& scratch, std::vector<Rank>* out) {
   const auto n = static_cast<std::uint32_t>(len);
@@ -207,8 +237,7 @@ std::size_t merge_piece(const Vocab& vocab, const unsigned char* p, std::size_t 
                         MergeScratch& scratch, std::vector<Rank>* out) {
   if (len <= kShortPiece) {
     const auto n = static_cast<std::uint32_t>(len);
-    return out != nullptr ? merge_short<true>(vocab, p, n, out)
-                          : merge_short<false>(vocab, p, n, nullptr);
+    return merge_short(vocab, p, n, scratch.memo, out);
   }
   const auto n = static_cast<std::uint32_t>(len);
   LongPiece piece(vocab, p, n, scratch);

@@ -13,12 +13,17 @@
 //   a binary heap keyed by (rank, position), exact for any vocabulary. A pair created while
 //   bucket r is emptied is never of rank r, since its bytes are longer than the token of r.
 // - Counting never builds the id list: the count is the number of parts left.
+// - A piece seen for the first time costs a chain of dependent lookups, each a likely cache
+//   miss in the vocabulary's table. ShortMerge is the short-piece merge as a state machine,
+//   so that count() can merge the new pieces of a whole run in lockstep: every round asks
+//   the lookups of all of them at once and their memory loads overlap (merge_in_lockstep).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "pair_memo.hpp"
 #include "vocab.hpp"
 
 namespace tokenomix::bpe {
@@ -26,8 +31,49 @@ namespace tokenomix::bpe {
 // Pieces of at most this many bytes take the stack-array path.
 inline constexpr std::size_t kShortPiece = 128;
 
-// Buffers reused across the long pieces merged by one thread.
+// The merge of one short piece, one join at a time. After begin(), call issue() and then
+// complete() until issue() returns false; tokens() then holds the result.
+class ShortMerge {
+ public:
+  void begin(const Vocab& vocab, const unsigned char* p, std::uint32_t n);
+
+  // Join the lowest-ranked pair and ask for the ranks of the (up to two) pairs it creates:
+  // from the memo at once, or with the vocabulary's slot prefetched for complete(). False,
+  // doing nothing, when no pair joins.
+  bool issue(const Vocab& vocab, const PairMemo& memo);
+
+  // Finish the lookups issue() left to the vocabulary.
+  void complete(const Vocab& vocab, PairMemo& memo);
+
+  std::uint32_t parts() const { return parts_; }
+  const Rank* tokens() const { return token_; }
+
+ private:
+  struct Lookup {
+    std::uint32_t at;
+    Key key;
+    std::uint64_t hash;
+    std::uint64_t memo_hash;
+  };
+
+  const unsigned char* p_ = nullptr;
+  std::uint32_t parts_ = 0;
+  std::uint32_t pending_ = 0;
+  Lookup lookups_[2];
+  // Part i spans [start_[i], start_[i + 1]) and is the token token_[i]; pair_[i] is the rank
+  // of parts i and i + 1 joined.
+  std::uint32_t start_[kShortPiece + 1];
+  Rank token_[kShortPiece + 1];
+  Rank pair_[kShortPiece + 1];
+};
+
+// Run issue()/complete() rounds over `n` started merges until all are done.
+void merge_in_lockstep(const Vocab& vocab, PairMemo& memo, ShortMerge* merges, std::size_t n);
+
+// State one thread keeps across the pieces it merges with one vocabulary: the pair memo, and
+// buffers for long pieces.
 struct MergeScratch {
+  PairMemo memo;
   std::vector<std::uint32_t> next, prev;
   std::vector<Rank> pair, token;
   std::vector<std::uint64_t> heap;

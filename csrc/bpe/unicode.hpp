@@ -25,7 +25,7 @@ namespace detail {
 #include "unicode_tables.inc"
 }  // namespace detail
 
-inline CharClass class_of(char32_t cp) {
+constexpr CharClass class_of(char32_t cp) {
   if (cp >= 0x110000) return CharClass::kOther;
   const unsigned block = detail::kBlockIndex[cp >> detail::kBlockShift];
   const unsigned low = cp & ((1u << detail::kBlockShift) - 1);
