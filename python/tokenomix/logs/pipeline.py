@@ -15,6 +15,7 @@ saves. At most 2 x workers chunks are in flight, so memory stays flat however lo
 from __future__ import annotations
 
 import collections
+import concurrent.futures
 import dataclasses
 import os
 from collections.abc import Callable, Iterator
@@ -29,7 +30,7 @@ from tokenomix.logs.components import OUTPUT
 from tokenomix.logs.context import ReaderContext
 from tokenomix.logs.options import FORMATS, RecountOptions
 from tokenomix.logs.trace import read_table_trace
-from tokenomix.logs.worker import process_chunk
+from tokenomix.logs.worker import batch_kind, gather_chunk
 from tokenomix.logs.workers import WorkerPool
 
 #: Input bytes (on disk) per worker process: below twice this, the recount stays in this
@@ -125,7 +126,7 @@ class Recount:
             results = pool.map_ordered(tasks)
         else:
             context = ReaderContext(self.options, num_threads=self.options.worker_count())
-            results = (_run_here(task, context) for task in tasks)
+            results = _run_here(tasks, context)
         try:
             for result in results:
                 if isinstance(result, sources.BadStretch):
@@ -313,8 +314,23 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
     return LogFile(index, path, found[0], found[1], size, document)
 
 
-def _run_here(task: Any, context: ReaderContext) -> Any:
-    if isinstance(task, tuple):
-        chunk, kind = task
-        return process_chunk(chunk, kind, context)
-    return task
+def _run_here(tasks: Iterator[Any], context: ReaderContext) -> Iterator[Any]:
+    # Counting (native, GIL released) runs on a helper thread while this thread parses the
+    # next chunk; results keep their order, and at most two chunks are held.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as counter:
+        previous = None
+        for task in tasks:
+            if isinstance(task, tuple):
+                chunk, kind = task
+                builder = gather_chunk(chunk, kind, context)
+                current = counter.submit(builder.build, batch_kind(kind))
+                if previous is not None:
+                    yield previous.result()
+                previous = current
+                continue
+            if previous is not None:
+                yield previous.result()
+                previous = None
+            yield task
+        if previous is not None:
+            yield previous.result()

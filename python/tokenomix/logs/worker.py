@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
@@ -52,31 +52,63 @@ def process_chunk(
     chunk: LineChunk, kind: tuple[str, str | None], context: ReaderContext
 ) -> RequestBatch:
     """Parse every line of a chunk, gather its requests, and count them in one batch."""
+    builder = gather_chunk(chunk, kind, context)
+    return builder.build(batch_kind(kind))
+
+
+def batch_kind(kind: tuple[str, str | None]) -> str:
+    """Return the RequestBatch kind of the chunks of a file of this (format, role)."""
+    return "batch-output" if kind[1] == "output" else "requests"
+
+
+def gather_chunk(
+    chunk: LineChunk, kind: tuple[str, str | None], context: ReaderContext
+) -> BatchBuilder:
+    """Parse every line of a chunk and gather its requests (counting is left to `build`)."""
     planner = PLANNERS[kind]
     builder = context.builder(chunk.file_index)
-    lines = chunk.data.split(b"\n")
-    if chunk.data.endswith(b"\n"):
-        lines.pop()
-    builder.line_count = len(lines)
     # Line numbers are relative to the chunk; the pipeline adds the chunk's offset.
-    for number, raw in enumerate(lines, 1):
-        if not raw.strip():
-            builder.blank_lines += 1
+    number = 0
+    for raw in _lines(chunk.data):
+        number += 1
+        try:
+            record = load_record(raw)
+        except RecordError as error:
+            if not bytes(raw).strip():
+                builder.blank_lines += 1
+                continue
+            builder.records += 1
+            builder.skip(number, error.kind, error.message)
             continue
         builder.records += 1
         mark = builder.mark()
         try:
-            planner(load_record(raw), builder, context, number)
+            planner(record, builder, context, number)
         except RecordError as error:
             builder.rollback(mark)
             builder.skip(number, error.kind, error.message)
         except _SHAPE_ERRORS as error:
             builder.rollback(mark)
             builder.skip(number, "wrong shape", f"unexpected record shape ({error!r})")
-    return builder.build("batch-output" if kind[1] == "output" else "requests")
+    builder.line_count = number
+    return builder
 
 
-def load_record(raw: bytes) -> dict[str, Any]:
+def _lines(data: bytes) -> Iterator[memoryview]:
+    # Views into the chunk, not copies (orjson parses a memoryview as it parses bytes).
+    view = memoryview(data)
+    find = data.find
+    size = len(data)
+    start = 0
+    while start < size:
+        end = find(b"\n", start)
+        if end == -1:
+            end = size
+        yield view[start:end]
+        start = end + 1
+
+
+def load_record(raw: bytes | memoryview) -> dict[str, Any]:
     """Parse one line into a JSON object.
 
     orjson rejects strings with lone surrogate escapes (valid JSON, seen in logs of clients
@@ -97,9 +129,9 @@ def load_record(raw: bytes) -> dict[str, Any]:
     return record
 
 
-def _load_slowly(raw: bytes, error: orjson.JSONDecodeError) -> Any:
+def _load_slowly(raw: bytes | memoryview, error: orjson.JSONDecodeError) -> Any:
     try:
-        text = raw.decode("utf-8")
+        text = bytes(raw).decode("utf-8")
     except UnicodeDecodeError as bad:
         raise RecordError(
             "invalid UTF-8", f"invalid UTF-8 at byte {bad.start} of the line"
