@@ -142,3 +142,10 @@ def test_bad_options_are_refused():
         RecountOptions(format="csv")
     with pytest.raises(ValueError, match="jobs"):
         RecountOptions(jobs=0)
+
+
+def test_a_recount_is_read_once(tmp_path):
+    recount = Recount([write_lines(tmp_path / "log.jsonl", [GOOD])], RecountOptions(jobs=1))
+    assert len(list(recount.batches())) == 1
+    with pytest.raises(RuntimeError, match="read once"):
+        list(recount.batches())

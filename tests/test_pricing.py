@@ -141,3 +141,23 @@ def test_bad_price_files(tmp_path, content):
         load_prices(path)
     with pytest.raises(FileNotFoundError):
         load_prices(tmp_path / "missing.json")
+
+
+def test_the_cost_estimator_takes_a_table_price():
+    # tokenomix.cost.estimate accepts any object with the three per-million attributes.
+    from tokenomix.cost import estimate
+
+    price = default_prices()["gpt-4o"]
+    result = estimate(
+        [2000, 4000],
+        [300, 0],
+        cached_tokens=[1500, 0],
+        model="Llama-3.1-8B",
+        gpu="H100",
+        price=price,
+    )
+    expected = [
+        price.cost_usd(input_tokens=2000, cached_input_tokens=1500, output_tokens=300),
+        price.cost_usd(input_tokens=4000, output_tokens=0),
+    ]
+    assert [float(x) for x in result.cost_usd] == pytest.approx(expected, rel=1e-9)

@@ -106,12 +106,10 @@ class ReaderContext:
         self, costs: dict[str, int], encoding: Encoding, per_message: int, role: str
     ) -> int:
         """Return (and remember in `costs`) the framing of a message of this role."""
+        if len(costs) >= 1024:  # roles are few; a log of made-up ones must not grow this
+            costs.clear()
         cost = costs[role] = per_message + self.small_counts(encoding)(role)
         return cost
-
-    def text_adder(self, builder: BatchBuilder) -> Callable[[int, str], None]:
-        """Return `add_text` bound to a builder, as `builder.text` is."""
-        return lambda component, text: self.add_text(builder, component, text)
 
     def add_text(self, builder: BatchBuilder, component: int, text: str) -> None:
         """Count text into a component, moving what the context pattern matches to context."""

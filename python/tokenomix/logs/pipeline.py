@@ -102,6 +102,7 @@ class Recount:
         self.skips = SkipLog()
         self._outputs: dict[str, tuple[Any, ...]] = {}
         self._turns: collections.Counter[str] = collections.Counter()
+        self._started = False
 
     @property
     def records(self) -> int:
@@ -111,10 +112,16 @@ class Recount:
     def batches(self, progress: Progress | None = None) -> Iterator[RequestBatch]:
         """Yield the recounted requests, batch by batch, in the order of the input.
 
+        A Recount is read once: the tallies of its files grow as it goes.
+
         Raises:
             InputError: with `strict`, at the first record that cannot be counted; or when
                 the input holds no record at all.
+            RuntimeError: the batches were read already.
         """
+        if self._started:
+            raise RuntimeError("a Recount is read once; make a new one to read the logs again")
+        self._started = True
         # Batch API responses are read first, so that requests can be joined as they come.
         files = sorted(self.files, key=lambda file: file.role != "output")
         tasks = self._tasks(files, progress)
