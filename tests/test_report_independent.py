@@ -92,3 +92,20 @@ def test_worker_processes_give_the_same_report(tmp_path, monkeypatch, jobs):
     pooled = run_report([str(path)], RecountOptions(jobs=jobs)).document
 
     assert pooled == alone
+
+
+def test_strict_stops_the_workers(tmp_path, monkeypatch):
+    # The error reaches the caller and the workers, some with results nobody reads, end.
+    import tokenomix.logs.pipeline as pipeline
+    import tokenomix.logs.sources as sources
+    from tokenomix.errors import InputError
+    from tokenomix.logs import Recount
+
+    records = chat_log(13, 400)
+    path = tmp_path / "log.jsonl"
+    write_jsonl(path, records, {2: "{broken"})
+    monkeypatch.setattr(pipeline, "BYTES_PER_WORKER", 1)
+    monkeypatch.setattr(sources, "CHUNK_BYTES", 16 << 10)
+    recount = Recount([str(path)], RecountOptions(jobs=2, strict=True))
+    with pytest.raises(InputError, match="line 3"):
+        list(recount.batches())

@@ -61,6 +61,7 @@ class WorkerPool:
         ]
         for process in self._processes:
             _send(process.stdin, options)  # type: ignore[arg-type]
+        self._in_flight = 0
 
     def map_ordered(self, tasks: Iterator[Any]) -> Iterator[Any]:
         """Send each (chunk, kind) task to a worker, pass other items through; yield the
@@ -79,6 +80,7 @@ class WorkerPool:
                 yield self._next(pending, in_flight)
             _send(self._processes[worker].stdin, task)  # type: ignore[arg-type]
             in_flight[worker] += 1
+            self._in_flight += 1
             pending.append((True, worker))
         while pending:
             yield self._next(pending, in_flight)
@@ -96,12 +98,20 @@ class WorkerPool:
                 f"a recount worker process stopped unexpectedly (exit {code})"
             ) from None
         in_flight[value] -= 1
+        self._in_flight -= 1
         if not ok:
             raise result
         return result
 
     def close(self) -> None:
-        """Stop the workers (closing their input ends them) and wait for them."""
+        """Stop the workers (closing their input ends them) and wait for them.
+
+        Workers with results nobody will read (the caller stopped early, on an error) are
+        killed: they could be blocked writing to a pipe that is no longer read.
+        """
+        if self._in_flight:
+            for process in self._processes:
+                process.kill()
         for process in self._processes:
             try:
                 process.stdin.close()  # type: ignore[union-attr]

@@ -29,7 +29,7 @@ def render(document: dict[str, Any], console: Console) -> None:
     if document["days"]:
         console.print(_days_table(document))
     for line in _notes(document):
-        console.print(line, soft_wrap=True)
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 def _headline(document: dict[str, Any]) -> str:
