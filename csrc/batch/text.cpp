@@ -90,6 +90,20 @@ std::vector<std::size_t> chunk_bounds(std::string_view text, std::size_t chunk_b
   return bounds;
 }
 
+std::vector<std::string_view> split_lines(std::string_view text) {
+  std::vector<std::string_view> lines;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    const std::size_t next = end == std::string_view::npos ? text.size() : end + 1;
+    if (end == std::string_view::npos) end = text.size();
+    if (end > start && text[end - 1] == '\r' && end < text.size()) --end;
+    lines.push_back(text.substr(start, end - start));
+    start = next;
+  }
+  return lines;
+}
+
 std::size_t count_text(const bpe::Encoder& encoder, std::string_view text, std::size_t threads) {
   if (threads <= 1 || text.size() < 2 * kChunkBytes) return encoder.count(text);
   const std::vector<std::size_t> bounds = chunk_bounds(text, kChunkBytes);

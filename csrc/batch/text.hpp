@@ -31,6 +31,10 @@ std::size_t count_code_points(std::string_view text);
 // Chunk boundaries of about `chunk_bytes` each: 0, cuts at safe positions, text.size().
 std::vector<std::size_t> chunk_bounds(std::string_view text, std::size_t chunk_bytes);
 
+// The lines of a text, without their terminators ("\n", or "\r\n"); a text that ends with a
+// line feed has no empty last line.
+std::vector<std::string_view> split_lines(std::string_view text);
+
 // encoder.count(text), with the text cut into chunks counted on up to `threads` threads.
 std::size_t count_text(const bpe::Encoder& encoder, std::string_view text, std::size_t threads);
 

@@ -38,12 +38,30 @@ py::list to_list(const std::vector<Rank>& ids) {
 
 namespace {
 
-Pattern pattern_named(const std::string& name) {
-  if (name == "r50k") return Pattern::kR50k;
-  if (name == "cl100k") return Pattern::kCl100k;
-  if (name == "o200k") return Pattern::kO200k;
-  throw py::value_error("no built-in pre-tokenizer named " + name);
+bpe::EncoderOptions options_named(const std::string& pattern, const std::string& unicode,
+                                  bool whole_piece_first) {
+  static const std::pair<const char*, Pattern> kPatterns[] = {
+      {"r50k", Pattern::kR50k},   {"cl100k", Pattern::kCl100k}, {"llama3", Pattern::kLlama3},
+      {"qwen2", Pattern::kQwen2}, {"o200k", Pattern::kO200k},   {"tekken", Pattern::kTekken},
+      {"none", Pattern::kNone},
+  };
+  bpe::EncoderOptions options;
+  options.whole_piece_first = whole_piece_first;
+  if (unicode == "14") {
+    options.unicode = bpe::UnicodeVersion::k14;
+  } else if (unicode != "16") {
+    throw py::value_error("unicode tables must be '16' or '14', not " + unicode);
+  }
+  for (const auto& [name, value] : kPatterns) {
+    if (pattern == name) {
+      options.pattern = value;
+      return options;
+    }
+  }
+  throw py::value_error("no built-in pre-tokenizer named " + pattern);
 }
+
+using Specials = std::vector<std::pair<std::string, Rank>>;
 
 std::vector<bool> special_mask(const Encoder& encoder, const py::handle& allowed) {
   // `allowed` is a collection of special-token strings.
@@ -78,18 +96,18 @@ void bind_bpe(py::module_& m) {
   py::class_<Encoder>(m, "CoreEncoder")
       .def_static(
           "from_tiktoken",
-          [](py::bytes contents, const std::string& pattern,
-             std::vector<std::pair<std::string, Rank>> specials) {
+          [](py::bytes contents, const std::string& pattern, Specials specials,
+             const std::string& unicode) {
             const std::string_view view = contents;
-            return Encoder(bpe::Vocab::from_tiktoken(view), pattern_named(pattern),
-                           std::move(specials));
+            return Encoder(bpe::Vocab::from_tiktoken(view), {},
+                           options_named(pattern, unicode, true), std::move(specials));
           },
           py::arg("contents"), py::arg("pattern"), py::arg("special_tokens"),
-          "Build an encoder from the text of a tiktoken rank file.")
+          py::arg("unicode") = "16", "Build an encoder from the text of a tiktoken rank file.")
       .def_static(
           "from_ranks",
-          [](const py::dict& ranks, const std::string& pattern,
-             std::vector<std::pair<std::string, Rank>> specials) {
+          [](const py::dict& ranks, const std::string& pattern, Specials specials,
+             const std::string& unicode) {
             std::vector<std::string> tokens;
             for (const auto& [key, value] : ranks) {
               const auto rank = value.cast<std::size_t>();
@@ -101,11 +119,48 @@ void bind_bpe(py::module_& m) {
               tokens[rank] = key.cast<std::string>();
               if (tokens[rank].empty()) throw py::value_error("a token is empty");
             }
-            return Encoder(bpe::Vocab(std::move(tokens)), pattern_named(pattern),
-                           std::move(specials));
+            return Encoder(bpe::Vocab(std::move(tokens)), {},
+                           options_named(pattern, unicode, true), std::move(specials));
           },
           py::arg("ranks"), py::arg("pattern"), py::arg("special_tokens"),
-          "Build an encoder from a dict of token bytes to rank.")
+          py::arg("unicode") = "16",
+          "Build an encoder with tiktoken's merge rule from a dict of token bytes to rank.")
+      .def_static(
+          "from_merges",
+          [](std::vector<std::string> tokens, const std::vector<std::pair<Rank, Rank>>& merges,
+             const std::string& pattern, Specials specials, const std::string& unicode,
+             bool whole_piece_first) {
+            if (merges.empty()) throw py::value_error("the merge list is empty");
+            return Encoder(bpe::Vocab(std::move(tokens)), merges,
+                           options_named(pattern, unicode, whole_piece_first),
+                           std::move(specials));
+          },
+          py::arg("tokens"), py::arg("merges"), py::arg("pattern"), py::arg("special_tokens"),
+          py::arg("unicode"), py::arg("whole_piece_first"),
+          "Build an encoder with a merge list (Hugging Face): tokens[id] is the bytes of a "
+          "token (b'' for an unused id), merges[i] the (left, right) ids joined with "
+          "priority i.")
+      .def(
+          "count_split",
+          [](const Encoder& e, py::handle text, const std::vector<std::size_t>& bounds) {
+            const std::string_view view = utf8_view(text);
+            py::gil_scoped_release release;
+            return e.count_split(view, bounds);
+          },
+          py::arg("text"), py::arg("bounds"),
+          "Count text already split: piece i ends at UTF-8 byte offset bounds[i].")
+      .def(
+          "encode_split",
+          [](const Encoder& e, py::handle text, const std::vector<std::size_t>& bounds) {
+            const std::string_view view = utf8_view(text);
+            std::vector<Rank> ids;
+            {
+              py::gil_scoped_release release;
+              e.encode_split(view, bounds, ids);
+            }
+            return to_list(ids);
+          },
+          py::arg("text"), py::arg("bounds"))
       .def(
           "count",
           [](const Encoder& e, py::handle text) {

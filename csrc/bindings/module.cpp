@@ -7,4 +7,5 @@ PYBIND11_MODULE(_core, m) {
   m.doc() = "Native core of tokenomix (private; use the tokenomix package).";
   tokenomix::bindings::bind_bpe(m);
   tokenomix::bindings::bind_batch(m);
+  tokenomix::bindings::bind_cost(m);
 }

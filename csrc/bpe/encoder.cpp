@@ -8,6 +8,15 @@
 
 namespace tokenomix::bpe {
 
+// What one thread keeps for one encoder: the piece cache and the merge state. Both are
+// keyed by ranks or pieces of that encoder's vocabulary, so each encoder has its own; a
+// thread keeps those of the last few encoders it served, under ids that are never reused.
+struct ThreadState {
+  PieceCache cache;
+  MergeScratch scratch;
+  ShortMerge merges[16];
+};
+
 namespace {
 
 std::uint64_t next_encoder_id() {
@@ -15,27 +24,32 @@ std::uint64_t next_encoder_id() {
   return ++counter;
 }
 
-}  // namespace
-
-PieceCache& PieceCache::for_thread(std::uint64_t encoder_id) {
-  constexpr std::size_t kCachesPerThread = 4;
-  thread_local std::vector<std::pair<std::uint64_t, std::unique_ptr<PieceCache>>> caches;
-  if (!caches.empty() && caches.front().first == encoder_id) return *caches.front().second;
-  auto it = std::find_if(caches.begin(), caches.end(),
-                         [&](const auto& c) { return c.first == encoder_id; });
-  if (it == caches.end()) {
-    if (caches.size() == kCachesPerThread) caches.pop_back();
-    caches.emplace_back(encoder_id, std::make_unique<PieceCache>());
-    it = caches.end() - 1;
+ThreadState& thread_state(std::uint64_t encoder_id) {
+  constexpr std::size_t kEncodersPerThread = 4;
+  thread_local std::vector<std::pair<std::uint64_t, std::unique_ptr<ThreadState>>> states;
+  if (!states.empty() && states.front().first == encoder_id) return *states.front().second;
+  auto it = std::find_if(states.begin(), states.end(),
+                         [&](const auto& s) { return s.first == encoder_id; });
+  if (it == states.end()) {
+    if (states.size() == kEncodersPerThread) states.pop_back();
+    states.emplace_back(encoder_id, std::make_unique<ThreadState>());
+    it = states.end() - 1;
   }
-  std::rotate(caches.begin(), it, it + 1);  // most recently used first
-  return *caches.front().second;
+  std::rotate(states.begin(), it, it + 1);  // most recently used first
+  return *states.front().second;
 }
 
-Encoder::Encoder(Vocab vocab, Pattern pattern,
-                 std::vector<std::pair<std::string, Rank>> special_tokens)
+MergeRule make_rule(const Vocab& vocab, const std::vector<std::pair<Rank, Rank>>& merges) {
+  return merges.empty() ? MergeRule(vocab) : MergeRule(vocab, merges);
+}
+
+}  // namespace
+
+Encoder::Encoder(Vocab vocab, const std::vector<std::pair<Rank, Rank>>& merges,
+                 EncoderOptions options, std::vector<std::pair<std::string, Rank>> special_tokens)
     : vocab_(std::move(vocab)),
-      pattern_(pattern),
+      rule_(make_rule(vocab_, merges)),
+      options_(options),
       specials_(std::move(special_tokens)),
       special_first_byte_(256, 0),
       rank_limit_(vocab_.rank_limit()),
@@ -57,62 +71,179 @@ Encoder::Encoder(Vocab vocab, Pattern pattern,
   }
 }
 
-template <bool kWithIds>
-std::size_t Encoder::encode_pieces(std::string_view text, std::vector<Rank>* out) const {
-  PieceCache& cache = PieceCache::for_thread(id_);
-  thread_local MergeScratch scratch;
-  std::size_t total = 0;
-  for_each_piece(pattern_, text, [&](const unsigned char* b, const unsigned char* e) {
-    const auto len = static_cast<std::size_t>(e - b);
-    if (len == 1) {
-      ++total;
-      if constexpr (kWithIds) out->push_back(vocab_.byte_rank(*b));
-      return;
-    }
-    if (len > PieceCache::kMaxPiece) {
-      const Rank rank = vocab_.find(b, len);
-      if (rank == kNoRank) {
-        total += merge_piece(vocab_, b, len, scratch, out);
-        return;
-      }
-      ++total;
-      if constexpr (kWithIds) out->push_back(rank);
-      return;
-    }
+namespace {
 
-    const Key key = Key::of(b, len);
-    const std::uint64_t hash = key.hash();
-    if (const PieceCache::Entry* hit = cache.find(key, hash)) {
-      if constexpr (!kWithIds) {
-        total += hit->count;
-        return;
-      } else if (hit->count <= PieceCache::kMaxIds && hit->ids[0] != kNoRank) {
-        out->insert(out->end(), hit->ids, hit->ids + hit->count);
-        total += hit->count;
-        return;
+// A scanner over piece ends given by the caller (see Encoder::count_split).
+class GivenPieces {
+ public:
+  GivenPieces(std::string_view text, const std::vector<std::size_t>& bounds)
+      : base_(reinterpret_cast<const unsigned char*>(text.data())), bounds_(bounds) {
+    std::size_t last = 0;
+    for (const std::size_t b : bounds) {
+      if (b <= last || b > text.size()) {
+        throw std::invalid_argument("piece bounds must increase and stay within the text");
       }
+      last = b;
     }
-    Rank rank = vocab_.find(b, key, hash);
-    if (rank != kNoRank) {
-      cache.insert(key, hash, 1, &rank);
-      ++total;
-      if constexpr (kWithIds) out->push_back(rank);
-      return;
-    }
-    const std::size_t first = kWithIds ? out->size() : 0;
-    const std::size_t n = merge_piece(vocab_, b, len, scratch, out);
-    cache.insert(key, hash, n, kWithIds ? out->data() + first : nullptr);
-    total += n;
-  });
-  return total;
+    if (last != text.size()) throw std::invalid_argument("piece bounds must end at the text's end");
+  }
+  const unsigned char* operator()(const unsigned char*, const unsigned char*) {
+    return base_ + bounds_[next_++];
+  }
+
+ private:
+  const unsigned char* base_;
+  const std::vector<std::size_t>& bounds_;
+  std::size_t next_ = 0;
+};
+
+}  // namespace
+
+void Encoder::require_scanner() const {
+  if (options_.pattern == Pattern::kNone) {
+    throw std::invalid_argument(
+        "this encoder's split pattern has no built-in scanner: split the text first");
+  }
 }
 
 std::size_t Encoder::count(std::string_view text) const {
-  return encode_pieces<false>(text, nullptr);
+  require_scanner();
+  return with_scanner(options_.pattern, options_.unicode,
+                      [&](auto next_piece) { return count_pieces(next_piece, text); });
 }
 
 void Encoder::encode_ordinary(std::string_view text, std::vector<Rank>& out) const {
-  encode_pieces<true>(text, &out);
+  require_scanner();
+  with_scanner(options_.pattern, options_.unicode,
+               [&](auto next_piece) { encode_pieces(next_piece, text, out); });
+}
+
+std::size_t Encoder::count_split(std::string_view text,
+                                 const std::vector<std::size_t>& bounds) const {
+  return count_pieces(GivenPieces(text, bounds), text);
+}
+
+void Encoder::encode_split(std::string_view text, const std::vector<std::size_t>& bounds,
+                           std::vector<Rank>& out) const {
+  encode_pieces(GivenPieces(text, bounds), text, out);
+}
+
+// Encoding looks each piece up in the cache, then (when the rule allows) in the vocabulary as
+// a whole, and merges it otherwise.
+template <class NextPiece>
+void Encoder::encode_pieces(NextPiece next_piece, std::string_view text,
+                            std::vector<Rank>& out) const {
+  ThreadState& state = thread_state(id_);
+  PieceCache& cache = state.cache;
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char* b = p;
+    p = next_piece(p, end);
+    const auto len = static_cast<std::size_t>(p - b);
+    if (len == 1) {
+      out.push_back(vocab_.byte_rank(*b));
+      continue;
+    }
+    const Key key = Key::of(b, len);
+    const std::uint64_t hash = key.hash();
+    const bool cacheable = len <= PieceCache::kMaxPiece;
+    if (cacheable) {
+      const PieceCache::Entry* hit = cache.find(key, hash);
+      if (hit != nullptr && hit->count <= PieceCache::kMaxIds && hit->ids[0] != kNoRank) {
+        out.insert(out.end(), hit->ids, hit->ids + hit->count);
+        continue;
+      }
+    }
+    Rank rank = options_.whole_piece_first ? vocab_.find(b, key, hash) : kNoRank;
+    if (rank != kNoRank) {
+      if (cacheable) cache.insert(key, hash, 1, &rank);
+      out.push_back(rank);
+      continue;
+    }
+    const std::size_t first = out.size();
+    const std::size_t n = merge_piece(vocab_, rule_, b, len, state.scratch, &out);
+    if (cacheable) cache.insert(key, hash, n, out.data() + first);
+  }
+}
+
+// Counting keeps the pieces that miss the piece cache waiting, up to kWaiting of them, then
+// resolves them together: the vocabulary slots of all were prefetched as they arrived, and
+// the ones that need merging are merged in lockstep, so that their lookups overlap instead
+// of paying one cache miss after another.
+template <class NextPiece>
+std::size_t Encoder::count_pieces(NextPiece next_piece, std::string_view text) const {
+  constexpr std::size_t kWaiting = 16;
+  struct Waiting {
+    const unsigned char* begin;
+    std::uint32_t len;
+    Key key;
+    std::uint64_t hash;
+  };
+  ThreadState& state = thread_state(id_);
+  PieceCache& cache = state.cache;
+  MergeScratch& scratch = state.scratch;
+  ShortMerge* merges = state.merges;
+  Waiting waiting[kWaiting];
+  std::size_t waiting_count = 0;
+  std::size_t total = 0;
+
+  auto resolve_waiting = [&] {
+    std::size_t merge_of[kWaiting];
+    std::size_t merge_count = 0;
+    for (std::size_t i = 0; i < waiting_count; ++i) {
+      const Waiting& w = waiting[i];
+      Rank rank = options_.whole_piece_first ? vocab_.find(w.begin, w.key, w.hash) : kNoRank;
+      if (rank != kNoRank) {
+        ++total;
+        if (w.len <= PieceCache::kMaxPiece) cache.insert(w.key, w.hash, 1, &rank);
+        merge_of[i] = kWaiting;
+        continue;
+      }
+      merges[merge_count].begin(vocab_, rule_, w.begin, w.len);
+      merge_of[i] = merge_count++;
+    }
+    merge_in_lockstep(vocab_, rule_, scratch.memo, merges, merge_count);
+    for (std::size_t i = 0; i < waiting_count; ++i) {
+      if (merge_of[i] == kWaiting) continue;
+      const ShortMerge& m = merges[merge_of[i]];
+      total += m.parts();
+      if (waiting[i].len <= PieceCache::kMaxPiece) {
+        cache.insert(waiting[i].key, waiting[i].hash, m.parts(), m.tokens());
+      }
+    }
+    waiting_count = 0;
+  };
+
+  const auto* p = reinterpret_cast<const unsigned char*>(text.data());
+  const auto* end = p + text.size();
+  while (p < end) {
+    const unsigned char* b = p;
+    p = next_piece(p, end);
+    const auto len = static_cast<std::size_t>(p - b);
+    if (len == 1) {
+      ++total;
+      continue;
+    }
+    if (len > kShortPiece) {
+      const Rank rank = options_.whole_piece_first ? vocab_.find(b, len) : kNoRank;
+      total += rank != kNoRank ? 1 : merge_piece(vocab_, rule_, b, len, scratch, nullptr);
+      continue;
+    }
+    const Key key = Key::of(b, len);
+    const std::uint64_t hash = key.hash();
+    if (len <= PieceCache::kMaxPiece) {
+      if (const PieceCache::Entry* hit = cache.find(key, hash)) {
+        total += hit->count;
+        continue;
+      }
+    }
+    if (options_.whole_piece_first) vocab_.prefetch(hash);
+    waiting[waiting_count++] = Waiting{b, static_cast<std::uint32_t>(len), key, hash};
+    if (waiting_count == kWaiting) resolve_waiting();
+  }
+  resolve_waiting();
+  return total;
 }
 
 void Encoder::encode(std::string_view text, const std::vector<bool>& allowed,
@@ -121,7 +252,7 @@ void Encoder::encode(std::string_view text, const std::vector<bool>& allowed,
   while (true) {
     const std::optional<SpecialMatch> match = find_special(text, start, allowed);
     const std::size_t end = match ? match->begin : text.size();
-    encode_pieces<true>(text.substr(start, end - start), &out);
+    encode_ordinary(text.substr(start, end - start), out);
     if (!match) return;
     out.push_back(specials_[match->index].second);
     start = match->end;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "merge.hpp"
+#include "merge_rule.hpp"
 #include "pretokenize.hpp"
 #include "vocab.hpp"
 
@@ -35,15 +36,37 @@ struct SpecialMatch {
   std::size_t end;
 };
 
+struct ThreadState;
+
+// How an encoder splits and merges, beyond its vocabulary.
+struct EncoderOptions {
+  // The split pattern, and the Unicode tables of the regex engine it reproduces.
+  Pattern pattern = Pattern::kO200k;
+  UnicodeVersion unicode = UnicodeVersion::k16;
+  // A piece that is itself a token is that token, without merging (tiktoken always; Hugging
+  // Face files with "ignore_merges"). Otherwise a piece is always merged from its bytes.
+  bool whole_piece_first = true;
+};
+
 class Encoder {
  public:
-  // Throws std::invalid_argument if a single byte is not a token (the merge needs every byte),
-  // or a special token is empty or shares a rank with the vocabulary.
-  Encoder(Vocab vocab, Pattern pattern, std::vector<std::pair<std::string, Rank>> special_tokens);
+  // An encoder with tiktoken's merge rule (an empty `merges`), or with the merge list
+  // `merges` (Hugging Face: merges[i] = (left, right) joins with priority i). Throws
+  // std::invalid_argument if a single byte is not a token (the merge needs every byte), a
+  // merge makes a string outside the vocabulary, or a special token is empty or shares a rank
+  // with the vocabulary.
+  Encoder(Vocab vocab, const std::vector<std::pair<Rank, Rank>>& merges, EncoderOptions options,
+          std::vector<std::pair<std::string, Rank>> special_tokens);
 
   // Tokens of `text` with special-token text treated as ordinary text.
   std::size_t count(std::string_view text) const;
   void encode_ordinary(std::string_view text, std::vector<Rank>& out) const;
+
+  // The same, for text already split into pieces by the caller: piece i ends at bounds[i]
+  // (increasing, the last equal to text.size()). For split patterns without a scanner.
+  std::size_t count_split(std::string_view text, const std::vector<std::size_t>& bounds) const;
+  void encode_split(std::string_view text, const std::vector<std::size_t>& bounds,
+                    std::vector<Rank>& out) const;
 
   // Tokens of `text`, where each occurrence of a special token whose index is set in
   // `allowed` becomes that token (the leftmost first; the longest where several start at
@@ -59,18 +82,22 @@ class Encoder {
   void append_bytes(Rank rank, std::string& out) const;
 
   const Vocab& vocab() const { return vocab_; }
-  Pattern pattern() const { return pattern_; }
+  const EncoderOptions& options() const { return options_; }
   const std::vector<std::pair<std::string, Rank>>& special_tokens() const { return specials_; }
 
   // One past the largest rank, special tokens included.
   Rank rank_limit() const { return rank_limit_; }
 
  private:
-  template <bool kWithIds>
-  std::size_t encode_pieces(std::string_view text, std::vector<Rank>* out) const;
+  void require_scanner() const;
+  template <class NextPiece>
+  std::size_t count_pieces(NextPiece next_piece, std::string_view text) const;
+  template <class NextPiece>
+  void encode_pieces(NextPiece next_piece, std::string_view text, std::vector<Rank>& out) const;
 
   Vocab vocab_;
-  Pattern pattern_;
+  MergeRule rule_;
+  EncoderOptions options_;
   std::vector<std::pair<std::string, Rank>> specials_;
   std::vector<std::uint8_t> special_first_byte_;  // 1 where some special token starts
   Rank rank_limit_;

@@ -1,7 +1,6 @@
 #include "merge.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <functional>
 
 namespace tokenomix::bpe {
@@ -10,183 +9,233 @@ namespace {
 
 constexpr std::uint32_t kNoBucket = 0xFFFFFFFFu;
 
-template <bool kWithIds>
-std::size_t merge_short(const Vocab& vocab, const unsigned char* p, std::uint32_t n,
-                        std::vector<Rank>* out) {
-  // Part i spans [start[i], start[i + 1]); pair[i] is the rank of parts i and i + 1 joined.
-  std::uint32_t start[kShortPiece + 1];
-  Rank pair[kShortPiece + 1];
-  Rank token[kWithIds ? kShortPiece + 1 : 1];
-  std::uint32_t parts = n;
-  for (std::uint32_t i = 0; i <= n; ++i) start[i] = i;
-  for (std::uint32_t i = 0; i + 1 < n; ++i) pair[i] = vocab.pair_rank(p[i], p[i + 1]);
-  if constexpr (kWithIds) {
-    for (std::uint32_t i = 0; i < n; ++i) token[i] = vocab.byte_rank(p[i]);
-  }
-  // The two lookups after a merge are independent: hash both, prefetch both, then probe, so
-  // that their cache misses overlap.
-  auto rejoin = [&](std::uint32_t at) {
-    const bool right = at + 1 < parts;
-    const unsigned char* a = p + start[at];
-    const Key key_a = right ? Key::of(a, start[at + 2] - start[at]) : Key{};
-    const std::uint64_t hash_a = key_a.hash();
-    if (right) vocab.prefetch(hash_a);
-    if (at > 0) {
-      const unsigned char* b = p + start[at - 1];
-      const Key key_b = Key::of(b, start[at + 1] - start[at - 1]);
-      const std::uint64_t hash_b = key_b.hash();
-      vocab.prefetch(hash_b);
-      pair[at - 1] = vocab.find(b, key_b, hash_b);
-    }
-    pair[at] = right ? vocab.find(a, key_a, hash_a) : kNoRank;
-  };
-
-  while (parts > 1) {
-    Rank best = kNoRank;
-    std::uint32_t at = 0;
-    for (std::uint32_t i = 0; i + 1 < parts; ++i) {
-      if (pair[i] < best) {
-        best = pair[i];
-        at = i;
-      }
-    }
-    if (best == kNoRank) break;
-
-    // Join parts `at` and `at + 1`: drop entry at + 1 of every array.
-    for (std::uint32_t i = at + 1; i < parts; ++i) {
-      start[i] = start[i + 1];
-      pair[i] = pair[i + 1];
-      if constexpr (kWithIds) token[i] = token[i + 1];
-    }
-    if constexpr (kWithIds) token[at] = best;
-    --parts;
-    rejoin(at);
-  }
-  if constexpr (kWithIds) out->insert(out->end(), token, token + parts);
-  return parts;
+std::size_t merge_short(const Vocab& vocab, const MergeRule& rule, const unsigned char* p,
+                        std::uint32_t n, PairMemo& memo, std::vector<Rank>* out) {
+  ShortMerge merge;
+  merge.begin(vocab, rule, p, n);
+  while (merge.issue(vocab, rule, memo)) merge.complete(vocab, rule, memo);
+  if (out != nullptr) out->insert(out->end(), merge.tokens(), merge.tokens() + merge.parts());
+  return merge.parts();
 }
 
 // The parts of a long piece as a linked list over byte positions: a part starting at s ends
-// at next[s]; pair[s] is the rank of the part at s joined with its successor (kNoRank if
-// none, or if s is no longer the start of a part).
+// at next[s] and is the token token[s]; pair[s] is the join of the part at s with its
+// successor (kNoJoin if none, or if s is no longer the start of a part).
 class LongPiece {
  public:
-  LongPiece(const Vocab& vocab, const unsigned char* p, std::uint32_t n, MergeScratch& s)
-      : vocab_(vocab), p_(p), n_(n), s_(s) {
+  LongPiece(const Vocab& vocab, const MergeRule& rule, const unsigned char* p, std::uint32_t n,
+            MergeScratch& s)
+      : vocab_(vocab), rule_(rule), p_(p), n_(n), s_(s) {
     s_.next.resize(n + 1);
     s_.prev.resize(n + 1);
     s_.pair.resize(n + 1);
+    s_.token.resize(n + 1);
     for (std::uint32_t i = 0; i <= n; ++i) {
       s_.next[i] = i + 1;
       s_.prev[i] = i - 1;
     }
     for (std::uint32_t i = 0; i < n; ++i) {
-      s_.pair[i] = i + 1 < n ? vocab.pair_rank(p[i], p[i + 1]) : kNoRank;
+      s_.token[i] = vocab.byte_rank(p[i]);
+      s_.pair[i] = i + 1 < n ? rule.byte_pair(p[i], p[i + 1]) : kNoJoin;
     }
   }
 
-  Rank pair(std::uint32_t s) const { return s_.pair[s]; }
+  Join pair(std::uint32_t s) const { return s_.pair[s]; }
 
   // Join the part at s with its successor; return the start of the predecessor, or n.
   std::uint32_t join(std::uint32_t s) {
     const std::uint32_t gone = s_.next[s];
     const std::uint32_t after = s_.next[gone];
+    s_.token[s] = join_token(s_.pair[s]);
     s_.next[s] = after;
     if (after < n_) s_.prev[after] = s;
-    s_.pair[gone] = kNoRank;
-    s_.pair[s] = after < n_ ? find(s, s_.next[after]) : kNoRank;
+    s_.pair[gone] = kNoJoin;
+    s_.pair[s] = after < n_ ? find(s, after, s_.next[after]) : kNoJoin;
     if (s == 0) return n_;
     const std::uint32_t before = s_.prev[s];
-    s_.pair[before] = find(before, after);
+    s_.pair[before] = find(before, s, after);
     return before;
   }
 
-  // Count the parts, appending the rank of each to `out` when given.
+  // Count the parts, appending the id of each to `out` when given.
   std::size_t finish(std::vector<Rank>* out) const {
     std::size_t parts = 0;
     for (std::uint32_t s = 0; s < n_; s = s_.next[s]) {
       ++parts;
-      if (out != nullptr) out->push_back(vocab_.find(p_ + s, s_.next[s] - s));
+      if (out != nullptr) out->push_back(s_.token[s]);
     }
     return parts;
   }
 
  private:
-  Rank find(std::uint32_t from, std::uint32_t to) const { return vocab_.find(p_ + from, to - from); }
+  // The join of the parts [from, mid) and [mid, to): from the memo, else from the rule.
+  Join find(std::uint32_t from, std::uint32_t mid, std::uint32_t to) const {
+    const Rank left = s_.token[from];
+    const Rank right = s_.token[mid];
+    const std::uint64_t memo_hash = PairMemo::hash(left, right);
+    bool found;
+    const Join known = s_.memo.find(left, right, memo_hash, found);
+    if (found) return known;
+    const Key key = Key::of(p_ + from, to - from);
+    const Join join = rule_.join(vocab_, left, right, p_ + from, key, key.hash());
+    s_.memo.insert(left, right, memo_hash, join);
+    return join;
+  }
 
   const Vocab& vocab_;
+  const MergeRule& rule_;
   const unsigned char* p_;
   std::uint32_t n_;
   MergeScratch& s_;
 };
 
-std::uint64_t heap_entry(Rank rank, std::uint32_t pos) {
-  return static_cast<std::uint64_t>(rank) << 32 | pos;
-}
-
-// Rank buckets emptied in rank order; false if a merge created a pair of lower rank than the
-// bucket being emptied, in which case the caller starts over with the heap.
-bool merge_by_buckets(LongPiece& piece, std::uint32_t n, Rank rank_limit, MergeScratch& s) {
-  if (s.bucket_of_rank.size() < rank_limit) s.bucket_of_rank.assign(rank_limit, kNoBucket);
-  s.bucket_ranks.clear();
-  s.used_ranks.clear();
-  auto add = [&](Rank rank, std::uint32_t pos) {
-    std::uint32_t& b = s.bucket_of_rank[rank];
+// Priority buckets emptied in order; false if a join created a pair of lower or equal
+// priority than the bucket being emptied, in which case the caller starts over with the heap.
+bool merge_by_buckets(LongPiece& piece, std::uint32_t n, Rank priority_limit, MergeScratch& s) {
+  if (s.bucket_of_priority.size() < priority_limit) {
+    s.bucket_of_priority.assign(priority_limit, kNoBucket);
+  }
+  s.bucket_priorities.clear();
+  s.used_priorities.clear();
+  auto add = [&](Rank priority, std::uint32_t pos) {
+    std::uint32_t& b = s.bucket_of_priority[priority];
     if (b == kNoBucket) {
-      b = static_cast<std::uint32_t>(s.used_ranks.size());
-      s.used_ranks.push_back(rank);
+      b = static_cast<std::uint32_t>(s.used_priorities.size());
+      s.used_priorities.push_back(priority);
       if (s.buckets.size() <= b) s.buckets.emplace_back();
       s.buckets[b].clear();
-      s.bucket_ranks.push_back(rank);
-      std::push_heap(s.bucket_ranks.begin(), s.bucket_ranks.end(), std::greater<>());
+      s.bucket_priorities.push_back(priority);
+      std::push_heap(s.bucket_priorities.begin(), s.bucket_priorities.end(), std::greater<>());
     }
     s.buckets[b].push_back(pos);
   };
   for (std::uint32_t i = 0; i + 1 < n; ++i) {
-    if (piece.pair(i) != kNoRank) add(piece.pair(i), i);
+    if (piece.pair(i) != kNoJoin) add(join_priority(piece.pair(i)), i);
   }
 
   bool monotone = true;
   std::vector<std::uint32_t> positions;
-  while (!s.bucket_ranks.empty() && monotone) {
-    std::pop_heap(s.bucket_ranks.begin(), s.bucket_ranks.end(), std::greater<>());
-    const Rank rank = s.bucket_ranks.back();
-    s.bucket_ranks.pop_back();
-    positions.swap(s.buckets[s.bucket_of_rank[rank]]);
+  while (!s.bucket_priorities.empty() && monotone) {
+    std::pop_heap(s.bucket_priorities.begin(), s.bucket_priorities.end(), std::greater<>());
+    const Rank priority = s.bucket_priorities.back();
+    s.bucket_priorities.pop_back();
+    positions.swap(s.buckets[s.bucket_of_priority[priority]]);
     if (!std::is_sorted(positions.begin(), positions.end())) {
       std::sort(positions.begin(), positions.end());
     }
     for (const std::uint32_t pos : positions) {
-      if (piece.pair(pos) != rank) continue;  // joined away or changed since it was queued
+      // Joined away, or changed since it was queued.
+      if (piece.pair(pos) == kNoJoin || join_priority(piece.pair(pos)) != priority) continue;
       const std::uint32_t before = piece.join(pos);
       for (const std::uint32_t changed : {pos, before}) {
-        if (changed == n || piece.pair(changed) == kNoRank) continue;
-        if (piece.pair(changed) <= rank) monotone = false;
-        if (monotone) add(piece.pair(changed), changed);
+        if (changed == n || piece.pair(changed) == kNoJoin) continue;
+        if (join_priority(piece.pair(changed)) <= priority) monotone = false;
+        if (monotone) add(join_priority(piece.pair(changed)), changed);
       }
       if (!monotone) break;
     }
     positions.clear();
   }
-  // Leave the rank index empty for the next piece.
-  for (const Rank r : s.used_ranks) {
-    s.buckets[s.bucket_of_rank[r]].clear();
-    s.bucket_of_rank[r] = kNoBucket;
+  // Leave the priority index empty for the next piece.
+  for (const Rank r : s.used_priorities) {
+    s.buckets[s.bucket_of_priority[r]].clear();
+    s.bucket_of_priority[r] = kNoBucket;
   }
   return monotone;
 }
 
 }  // namespace
 
-std::size_t merge_piece_heap(const Vocab& vocab, const unsigned char* p, std::size_t len,
-                             MergeScratch& scratch, std::vector<Rank>* out) {
+void ShortMerge::begin(const Vocab& vocab, const MergeRule& rule, const unsigned char* p,
+                       std::uint32_t n) {
+  p_ = p;
+  parts_ = n;
+  pending_ = 0;
+  for (std::uint32_t i = 0; i <= n; ++i) start_[i] = i;
+  for (std::uint32_t i = 0; i < n; ++i) token_[i] = vocab.byte_rank(p[i]);
+  for (std::uint32_t i = 0; i + 1 < n; ++i) pair_[i] = rule.byte_pair(p[i], p[i + 1]);
+}
+
+bool ShortMerge::issue(const Vocab& vocab, const MergeRule& rule, const PairMemo& memo) {
+  Join best = kNoJoin;
+  std::uint32_t at = 0;
+  for (std::uint32_t i = 0; i + 1 < parts_; ++i) {
+    if (pair_[i] < best) {
+      best = pair_[i];
+      at = i;
+    }
+  }
+  if (best == kNoJoin) return false;
+
+  // Join parts `at` and `at + 1`: drop entry at + 1 of every array.
+  token_[at] = join_token(best);
+  for (std::uint32_t i = at + 1; i < parts_; ++i) {
+    start_[i] = start_[i + 1];
+    pair_[i] = pair_[i + 1];
+    token_[i] = token_[i + 1];
+  }
+  --parts_;
+
+  // Ask for the pairs on either side of the new part.
+  pending_ = 0;
+  auto ask = [&](std::uint32_t i) {
+    const std::uint64_t memo_hash = PairMemo::hash(token_[i], token_[i + 1]);
+    bool found;
+    const Join join = memo.find(token_[i], token_[i + 1], memo_hash, found);
+    if (found) {
+      pair_[i] = join;
+      return;
+    }
+    const Key key = Key::of(p_ + start_[i], start_[i + 2] - start_[i]);
+    const std::uint64_t hash = key.hash();
+    rule.prefetch(vocab, token_[i], token_[i + 1], hash);
+    lookups_[pending_++] = Lookup{i, key, hash, memo_hash};
+  };
+  if (at > 0) ask(at - 1);
+  if (at + 1 < parts_) {
+    ask(at);
+  } else {
+    pair_[at] = kNoJoin;
+  }
+  return true;
+}
+
+void ShortMerge::complete(const Vocab& vocab, const MergeRule& rule, PairMemo& memo) {
+  for (std::uint32_t k = 0; k < pending_; ++k) {
+    const Lookup& l = lookups_[k];
+    const Rank left = token_[l.at];
+    const Rank right = token_[l.at + 1];
+    const Join join = rule.join(vocab, left, right, p_ + start_[l.at], l.key, l.hash);
+    memo.insert(left, right, l.memo_hash, join);
+    pair_[l.at] = join;
+  }
+  pending_ = 0;
+}
+
+void merge_in_lockstep(const Vocab& vocab, const MergeRule& rule, PairMemo& memo,
+                       ShortMerge* merges, std::size_t n) {
+  std::size_t active[64];
+  std::size_t live = 0;
+  for (std::size_t i = 0; i < n; ++i) active[live++] = i;
+  while (live > 0) {
+    std::size_t kept = 0;
+    for (std::size_t k = 0; k < live; ++k) {
+      if (merges[active[k]].issue(vocab, rule, memo)) active[kept++] = active[k];
+    }
+    live = kept;
+    for (std::size_t k = 0; k < live; ++k) merges[active[k]].complete(vocab, rule, memo);
+  }
+}
+
+std::size_t merge_piece_heap(const Vocab& vocab, const MergeRule& rule, const unsigned char* p,
+                             std::size_t len, MergeScratch& scratch, std::vector<Rank>* out) {
   const auto n = static_cast<std::uint32_t>(len);
-  LongPiece piece(vocab, p, n, scratch);
+  LongPiece piece(vocab, rule, p, n, scratch);
   std::vector<std::uint64_t>& heap = scratch.heap;
   heap.clear();
   auto push = [&](std::uint32_t pos) {
-    if (pos == n || piece.pair(pos) == kNoRank) return;
-    heap.push_back(heap_entry(piece.pair(pos), pos));
+    if (pos == n || piece.pair(pos) == kNoJoin) return;
+    heap.push_back(static_cast<std::uint64_t>(join_priority(piece.pair(pos))) << 32 | pos);
     std::push_heap(heap.begin(), heap.end(), std::greater<>());
   };
   for (std::uint32_t i = 0; i + 1 < n; ++i) push(i);
@@ -195,7 +244,8 @@ std::size_t merge_piece_heap(const Vocab& vocab, const unsigned char* p, std::si
     const std::uint64_t top = heap.back();
     heap.pop_back();
     const auto pos = static_cast<std::uint32_t>(top);
-    if (piece.pair(pos) != static_cast<Rank>(top >> 32)) continue;  // stale entry
+    const Join join = piece.pair(pos);
+    if (join == kNoJoin || join_priority(join) != static_cast<Rank>(top >> 32)) continue;  // stale
     const std::uint32_t before = piece.join(pos);
     push(pos);
     push(before);
@@ -203,17 +253,14 @@ std::size_t merge_piece_heap(const Vocab& vocab, const unsigned char* p, std::si
   return piece.finish(out);
 }
 
-std::size_t merge_piece(const Vocab& vocab, const unsigned char* p, std::size_t len,
-                        MergeScratch& scratch, std::vector<Rank>* out) {
-  if (len <= kShortPiece) {
-    const auto n = static_cast<std::uint32_t>(len);
-    return out != nullptr ? merge_short<true>(vocab, p, n, out)
-                          : merge_short<false>(vocab, p, n, nullptr);
-  }
+std::size_t merge_piece(const Vocab& vocab, const MergeRule& rule, const unsigned char* p,
+                        std::size_t len, MergeScratch& scratch, std::vector<Rank>* out) {
   const auto n = static_cast<std::uint32_t>(len);
-  LongPiece piece(vocab, p, n, scratch);
-  if (merge_by_buckets(piece, n, vocab.rank_limit(), scratch)) return piece.finish(out);
-  return merge_piece_heap(vocab, p, len, scratch, out);
+  if (len <= kShortPiece) return merge_short(vocab, rule, p, n, scratch.memo, out);
+  if (len <= kHeapPiece) return merge_piece_heap(vocab, rule, p, len, scratch, out);
+  LongPiece piece(vocab, rule, p, n, scratch);
+  if (merge_by_buckets(piece, n, rule.priority_limit(), scratch)) return piece.finish(out);
+  return merge_piece_heap(vocab, rule, p, len, scratch, out);
 }
 
 }  // namespace tokenomix::bpe

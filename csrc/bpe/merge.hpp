@@ -1,49 +1,101 @@
-// Byte-pair merging of one piece: repeatedly join the adjacent pair whose concatenation has
-// the lowest rank, the leftmost on ties, until no adjacent pair is a token. This is the rule
-// of tiktoken's byte_pair_merge; the result is identical, only the cost differs.
+// Byte-pair merging of one piece: repeatedly join the adjacent pair of lowest priority (see
+// merge_rule.hpp), the leftmost on ties, until no adjacent pair joins. With tiktoken's rule
+// this is its byte_pair_merge, with a merge list that of Hugging Face `tokenizers`; the
+// results are identical, only the cost differs.
 //
 // Design notes.
 // - Short pieces (the great majority) keep their parts in arrays on the stack and scan for
 //   the minimum, O(n^2) in the piece length with tiny constants, as tiktoken does.
 // - Long pieces (runs of one character, long words) would make that quadratic, so they use
-//   rank buckets: every pair waits in the bucket of its rank, and buckets are emptied in
-//   rank order, each left to right. That is exact as long as no merge creates a pair of lower
-//   rank than the one being merged (true of real BPE vocabularies, where every token ranks
-//   after the tokens it is made of); the first merge that breaks the rule sends the piece to
-//   a binary heap keyed by (rank, position), exact for any vocabulary. A pair created while
-//   bucket r is emptied is never of rank r, since its bytes are longer than the token of r.
+//   priority buckets (from kHeapPiece bytes; a binary heap below): every pair waits in the bucket of its priority, and buckets are emptied
+//   in priority order, each left to right. That is exact as long as no join creates a pair of
+//   lower or equal priority than the one being joined (true of real BPE vocabularies, where
+//   every token ranks after the tokens it is made of); the first join that breaks the rule
+//   sends the piece to a binary heap keyed by (priority, position), exact for any rule.
 // - Counting never builds the id list: the count is the number of parts left.
+// - A piece seen for the first time costs a chain of dependent lookups, each a likely cache
+//   miss in the vocabulary's table. ShortMerge is the short-piece merge as a state machine,
+//   so that count() can merge the new pieces of a whole run in lockstep: every round asks
+//   the lookups of all of them at once and their memory loads overlap (merge_in_lockstep).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <vector>
 
+#include "merge_rule.hpp"
+#include "pair_memo.hpp"
 #include "vocab.hpp"
 
 namespace tokenomix::bpe {
 
-// Pieces of at most this many bytes take the stack-array path.
-inline constexpr std::size_t kShortPiece = 128;
+// Pieces of at most kShortPiece bytes take the stack-array path, whose scan for the lowest
+// pair made 128-byte pieces (a run of 40 CJK characters) cost 15 us each; up to kHeapPiece
+// bytes the heap, beyond it the buckets.
+inline constexpr std::size_t kShortPiece = 32;
+inline constexpr std::size_t kHeapPiece = 4096;
 
-// Buffers reused across the long pieces merged by one thread.
+// The merge of one short piece, one join at a time. After begin(), call issue() and then
+// complete() until issue() returns false; tokens() then holds the result.
+class ShortMerge {
+ public:
+  void begin(const Vocab& vocab, const MergeRule& rule, const unsigned char* p, std::uint32_t n);
+
+  // Join the pair of lowest priority and ask for the joins of the (up to two) pairs this
+  // creates: from the memo at once, or with their first probe prefetched for complete().
+  // False, doing nothing, when no pair joins.
+  bool issue(const Vocab& vocab, const MergeRule& rule, const PairMemo& memo);
+
+  // Finish the lookups issue() left pending.
+  void complete(const Vocab& vocab, const MergeRule& rule, PairMemo& memo);
+
+  std::uint32_t parts() const { return parts_; }
+  const Rank* tokens() const { return token_; }
+
+ private:
+  struct Lookup {
+    std::uint32_t at;
+    Key key;
+    std::uint64_t hash;
+    std::uint64_t memo_hash;
+  };
+
+  const unsigned char* p_ = nullptr;
+  std::uint32_t parts_ = 0;
+  std::uint32_t pending_ = 0;
+  Lookup lookups_[2];
+  // Part i spans [start_[i], start_[i + 1]) and is the token token_[i]; pair_[i] is the join
+  // of parts i and i + 1.
+  std::uint32_t start_[kShortPiece + 1];
+  Rank token_[kShortPiece + 1];
+  Join pair_[kShortPiece + 1];
+};
+
+// Run issue()/complete() rounds over `n` (at most 64) started merges until all are done.
+void merge_in_lockstep(const Vocab& vocab, const MergeRule& rule, PairMemo& memo,
+                       ShortMerge* merges, std::size_t n);
+
+// State one thread keeps across the pieces it merges with one vocabulary: the pair memo, and
+// buffers for long pieces.
 struct MergeScratch {
+  PairMemo memo;
   std::vector<std::uint32_t> next, prev;
-  std::vector<Rank> pair, token;
+  std::vector<Join> pair;
+  std::vector<Rank> token;
   std::vector<std::uint64_t> heap;
-  std::vector<std::uint32_t> bucket_of_rank;  // index into buckets, or kNoBucket
+  std::vector<std::uint32_t> bucket_of_priority;  // index into buckets, or kNoBucket
   std::vector<std::vector<std::uint32_t>> buckets;
-  std::vector<Rank> bucket_ranks;  // min-heap of ranks whose bucket is waiting
-  std::vector<Rank> used_ranks;    // ranks given a bucket by the current piece
+  std::vector<Rank> bucket_priorities;  // min-heap of priorities whose bucket is waiting
+  std::vector<Rank> used_priorities;    // priorities given a bucket by the current piece
 };
 
 // Merge the piece [p, p + len) (len >= 1) into tokens; return their number and, when `out` is
-// given, append their ranks. Precondition: every byte is a token of `vocab`.
-std::size_t merge_piece(const Vocab& vocab, const unsigned char* p, std::size_t len,
-                        MergeScratch& scratch, std::vector<Rank>* out);
+// given, append their ids. Precondition: every byte is a token of `vocab`.
+std::size_t merge_piece(const Vocab& vocab, const MergeRule& rule, const unsigned char* p,
+                        std::size_t len, MergeScratch& scratch, std::vector<Rank>* out);
 
 // The same merge by the heap alone: the slow, exact path, kept public for tests.
-std::size_t merge_piece_heap(const Vocab& vocab, const unsigned char* p, std::size_t len,
-                             MergeScratch& scratch, std::vector<Rank>* out);
+std::size_t merge_piece_heap(const Vocab& vocab, const MergeRule& rule, const unsigned char* p,
+                             std::size_t len, MergeScratch& scratch, std::vector<Rank>* out);
 
 }  // namespace tokenomix::bpe

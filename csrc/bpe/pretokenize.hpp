@@ -18,8 +18,19 @@
 //   otherwise                                  -> one character      (\s, \s+)
 // For cl100k the end-of-text rule comes first, for o200k the CR/LF rule does:
 // "x\n  " ends in the pieces "\n  " (cl100k) but "\n", "  " (o200k).
+//
+// Open models use variants of these, each a template instance here:
+//   llama3   the earlier spelling of cl100k (Llama 3, and Hugging Face files that copy it):
+//            (?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}
+//            | ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
+//            Without possessives every alternative still matches as much as cl100k's does;
+//            only the whitespace rules differ: no \s++$, so the CR/LF rule comes first.
+//   qwen2    llama3 with \p{N} for \p{N}{1,3} (single digits).
+//   tekken   o200k with \p{N} for \p{N}{1,3} (Mistral's Tekken).
+// and each is compiled for the Unicode tables of its reference (unicode.hpp).
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string_view>
 
@@ -27,12 +38,85 @@
 
 namespace tokenomix::bpe {
 
-// The split patterns that have a hand-written scanner.
-enum class Pattern : std::uint8_t { kR50k, kCl100k, kO200k };
+// The split patterns that have a hand-written scanner; kNone for text split by the caller.
+enum class Pattern : std::uint8_t { kR50k, kCl100k, kLlama3, kQwen2, kO200k, kTekken, kNone };
 
 namespace detail {
 
 using Byte = unsigned char;
+
+// The classes the patterns ask about, as bits, so that one test covers a union of classes.
+enum : std::uint8_t {
+  kLetterBit = 1,   // \p{L}
+  kNumberBit = 2,   // \p{N}
+  kSpaceBit = 4,    // \s
+  kPunctBit = 8,    // [^\s\p{L}\p{N}]: symbols, punctuation, controls, marks
+  kUpperBit = 16,   // o200k's [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]
+  kLowerBit = 32,   // o200k's [\p{Ll}\p{Lm}\p{Lo}\p{M}]
+  kCrLfBit = 64,    // \r or \n
+};
+
+// Bits of each CharClass, in enum order.
+inline constexpr std::uint8_t kClassBits[7] = {
+    kPunctBit,                             // kOther
+    kSpaceBit,                             // kSpace
+    kNumberBit,                            // kNumber
+    kPunctBit | kUpperBit | kLowerBit,     // kMark
+    kLetterBit | kUpperBit,                // kUpper
+    kLetterBit | kLowerBit,                // kLower
+    kLetterBit | kUpperBit | kLowerBit,    // kLetter
+};
+
+constexpr std::array<std::uint8_t, 128> ascii_bits() {
+  std::array<std::uint8_t, 128> bits{};
+  for (unsigned b = 0; b < 128; ++b) {
+    bits[b] = kClassBits[static_cast<int>(Unicode16::class_of(b))];  // ASCII: any version
+    if (b == '\r' || b == '\n') bits[b] |= kCrLfBit;
+  }
+  return bits;
+}
+
+// ASCII needs no decoding: one load gives its bits.
+inline constexpr std::array<std::uint8_t, 128> kAsciiBits = ascii_bits();
+
+struct CharBits {
+  std::uint8_t bits;
+  std::uint8_t len;
+};
+
+template <class T>
+inline CharBits peek(const Byte* p, const Byte* end) {
+  if (*p < 0x80) return {kAsciiBits[*p], 1};
+  const Char c = decode<T>(p, end);
+  return {kClassBits[static_cast<int>(c.cls)], c.len};
+}
+
+// End of the run of characters that have any of the bits of `mask`, starting at p.
+template <class T>
+inline const Byte* skip(const Byte* p, const Byte* end, std::uint8_t mask) {
+  while (p < end) {
+    if (*p < 0x80) {
+      if (!(kAsciiBits[*p] & mask)) break;
+      ++p;
+      continue;
+    }
+    const CharBits c = peek<T>(p, end);
+    if (!(c.bits & mask)) break;
+    p += c.len;
+  }
+  return p;
+}
+
+// Up to `n` characters of \p{N}.
+template <class T>
+inline const Byte* skip_numbers(const Byte* p, const Byte* end, int n) {
+  for (int i = 0; i < n && p < end; ++i) {
+    const CharBits c = peek<T>(p, end);
+    if (!(c.bits & kNumberBit)) break;
+    p += c.len;
+  }
+  return p;
+}
 
 inline bool is_crlf(Byte b) { return b == '\r' || b == '\n'; }
 
@@ -50,33 +134,8 @@ inline int contraction_length(const Byte* p, const Byte* end, bool ignore_case) 
   return 0;
 }
 
-// End of the run of characters whose class satisfies `in_class`, starting at p.
-template <class Pred>
-inline const Byte* skip_while(const Byte* p, const Byte* end, Pred in_class) {
-  while (p < end) {
-    const Char c = decode(p, end);
-    if (!in_class(c.cls)) break;
-    p += c.len;
-  }
-  return p;
-}
-
-inline bool is_space(CharClass c) { return c == CharClass::kSpace; }
-inline bool is_number(CharClass c) { return c == CharClass::kNumber; }
-// [^\s\p{L}\p{N}]: punctuation, symbols, marks.
-inline bool is_punct(CharClass c) { return c == CharClass::kOther || c == CharClass::kMark; }
-
-// Up to `n` characters of class \p{N}.
-inline const Byte* skip_numbers(const Byte* p, const Byte* end, int n) {
-  for (int i = 0; i < n && p < end; ++i) {
-    const Char c = decode(p, end);
-    if (!is_number(c.cls)) break;
-    p += c.len;
-  }
-  return p;
-}
-
 // The piece of a whitespace run starting at p (see the table in the header comment).
+template <class T>
 inline const Byte* whitespace_piece(const Byte* p, const Byte* end, bool crlf_rule,
                                     bool end_rule_first) {
   const Byte* last_crlf = nullptr;
@@ -84,9 +143,9 @@ inline const Byte* whitespace_piece(const Byte* p, const Byte* end, bool crlf_ru
   const Byte* q = p;
   int chars = 0;
   while (q < end) {
-    const Char c = decode(q, end);
-    if (!is_space(c.cls)) break;
-    if (is_crlf(*q)) last_crlf = q;
+    const CharBits c = peek<T>(q, end);
+    if (!(c.bits & kSpaceBit)) break;
+    if (c.bits & kCrLfBit) last_crlf = q;
     last_start = q;
     q += c.len;
     ++chars;
@@ -97,120 +156,180 @@ inline const Byte* whitespace_piece(const Byte* p, const Byte* end, bool crlf_ru
   return chars >= 2 ? last_start : q;
 }
 
+template <class T>
 inline const Byte* next_piece_r50k(const Byte* p, const Byte* end) {
   if (*p == '\'') {
     if (const int n = contraction_length(p + 1, end, false)) return p + 1 + n;
   }
   const Byte* q = p + (*p == ' ' && end - p >= 2);
-  const Char c = decode(q, end);
-  if (is_letter(c.cls)) return skip_while(q + c.len, end, is_letter);
-  if (is_number(c.cls)) return skip_while(q + c.len, end, is_number);
-  if (is_punct(c.cls)) return skip_while(q + c.len, end, is_punct);
-  return whitespace_piece(p, end, false, true);
+  const CharBits c = peek<T>(q, end);
+  if (c.bits & kLetterBit) return skip<T>(q + c.len, end, kLetterBit);
+  if (c.bits & kNumberBit) return skip<T>(q + c.len, end, kNumberBit);
+  if (c.bits & kPunctBit) return skip<T>(q + c.len, end, kPunctBit);
+  return whitespace_piece<T>(p, end, false, true);
 }
 
+// cl100k, llama3 and qwen2: up to kDigits numbers a piece; the end-of-text rule first or not.
+template <class T, int kDigits, bool kEndRuleFirst>
 inline const Byte* next_piece_cl100k(const Byte* p, const Byte* end) {
-  const Char c = decode(p, end);
+  const CharBits c = peek<T>(p, end);
+  if (c.bits & kLetterBit) return skip<T>(p + c.len, end, kLetterBit);
   if (*p == '\'') {
     if (const int n = contraction_length(p + 1, end, true)) return p + 1 + n;
   }
-  if (is_letter(c.cls)) return skip_while(p + c.len, end, is_letter);
-  if (!is_number(c.cls) && !is_crlf(*p) && p + c.len < end) {  // [^\r\n\p{L}\p{N}]?+\p{L}++
-    const Char d = decode(p + c.len, end);
-    if (is_letter(d.cls)) return skip_while(p + c.len + d.len, end, is_letter);
+  if (!(c.bits & (kNumberBit | kCrLfBit)) && p + c.len < end) {  // [^\r\n\p{L}\p{N}]?+\p{L}++
+    const CharBits d = peek<T>(p + c.len, end);
+    if (d.bits & kLetterBit) return skip<T>(p + c.len + d.len, end, kLetterBit);
   }
-  if (is_number(c.cls)) return skip_numbers(p + c.len, end, 2);
+  if (c.bits & kNumberBit) return skip_numbers<T>(p + c.len, end, kDigits - 1);
   const Byte* q = p + (*p == ' ' && end - p >= 2);
-  const Char e = decode(q, end);
-  if (is_punct(e.cls)) {  // ' ?[^\s\p{L}\p{N}]++[\r\n]*+'
-    q = skip_while(q + e.len, end, is_punct);
+  const CharBits e = peek<T>(q, end);
+  if (e.bits & kPunctBit) {  // ' ?[^\s\p{L}\p{N}]++[\r\n]*+'
+    q = skip<T>(q + e.len, end, kPunctBit);
     while (q < end && is_crlf(*q)) ++q;
     return q;
   }
-  return whitespace_piece(p, end, true, true);
-}
-
-// o200k's letter classes: "upper" [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}], "lower" [\p{Ll}\p{Lm}\p{Lo}\p{M}].
-inline bool is_upper_o200k(CharClass c) {
-  return c == CharClass::kUpper || c == CharClass::kLetter || c == CharClass::kMark;
-}
-inline bool is_lower_o200k(CharClass c) {
-  return c == CharClass::kLower || c == CharClass::kLetter || c == CharClass::kMark;
+  return whitespace_piece<T>(p, end, true, kEndRuleFirst);
 }
 
 // upper*lower+ at s, greedy with backtracking: after the longest upper run, either a lower
 // run follows, or the match ends after the last character of the upper run that is also
 // lower. Returns nullptr when there is no match.
+template <class T>
 inline const Byte* word_upper_star_lower_plus(const Byte* s, const Byte* end) {
   const Byte* after_lower = nullptr;
   const Byte* q = s;
   while (q < end) {
-    const Char c = decode(q, end);
-    if (!is_upper_o200k(c.cls)) {
-      if (is_lower_o200k(c.cls)) return skip_while(q + c.len, end, is_lower_o200k);
+    const CharBits c = peek<T>(q, end);
+    if (!(c.bits & kUpperBit)) {
+      if (c.bits & kLowerBit) return skip<T>(q + c.len, end, kLowerBit);
       break;
     }
     q += c.len;
-    if (is_lower_o200k(c.cls)) after_lower = q;
+    if (c.bits & kLowerBit) after_lower = q;
   }
   return after_lower;
 }
 
 // upper+lower* at s, or nullptr.
+template <class T>
 inline const Byte* word_upper_plus_lower_star(const Byte* s, const Byte* end) {
-  const Byte* q = skip_while(s, end, is_upper_o200k);
-  return q == s ? nullptr : skip_while(q, end, is_lower_o200k);
+  const Byte* q = skip<T>(s, end, kUpperBit);
+  return q == s ? nullptr : skip<T>(q, end, kLowerBit);
 }
 
 // The letter alternatives of o200k, tried in the regex's backtracking order: the first
 // alternative with and without the optional prefix character, then the second likewise.
-inline const Byte* word_o200k(const Byte* p, const Byte* end, const Char& c) {
-  const bool prefix = !is_letter(c.cls) && !is_number(c.cls) && !is_crlf(*p);
+template <class T>
+inline const Byte* word_o200k(const Byte* p, const Byte* end, const CharBits& c) {
+  const bool prefix = !(c.bits & (kLetterBit | kNumberBit | kCrLfBit));
+  const bool word_char = c.bits & (kUpperBit | kLowerBit);
   const Byte* after_prefix = p + c.len;
   const Byte* e = nullptr;
-  if (prefix) e = word_upper_star_lower_plus(after_prefix, end);
-  if (e == nullptr) e = word_upper_star_lower_plus(p, end);
-  if (e == nullptr && prefix) e = word_upper_plus_lower_star(after_prefix, end);
-  if (e == nullptr) e = word_upper_plus_lower_star(p, end);
+  if (prefix) e = word_upper_star_lower_plus<T>(after_prefix, end);
+  if (e == nullptr && word_char) e = word_upper_star_lower_plus<T>(p, end);
+  if (e == nullptr && prefix) e = word_upper_plus_lower_star<T>(after_prefix, end);
+  if (e == nullptr && word_char) e = word_upper_plus_lower_star<T>(p, end);
   if (e != nullptr && e < end && *e == '\'') {
     if (const int n = contraction_length(e + 1, end, true)) e += 1 + n;
   }
   return e;
 }
 
-inline const Byte* next_piece_o200k(const Byte* p, const Byte* end) {
-  const Char c = decode(p, end);
-  if (const Byte* e = word_o200k(p, end, c)) return e;
-  if (is_number(c.cls)) return skip_numbers(p + c.len, end, 2);
+// Rule D of o200k at p (the optional space already looked at): ' ?[^\s\p{L}\p{N}]+[\r\n/]*'.
+template <class T>
+inline const Byte* punct_piece_o200k(const Byte* q, const Byte* end) {
+  q = skip<T>(q, end, kPunctBit);
+  while (q < end && (is_crlf(*q) || *q == '/')) ++q;
+  return q;
+}
+
+// The rules of o200k (and tekken, with kDigits 1) in order, for any first character.
+template <class T, int kDigits>
+inline const Byte* next_piece_o200k_general(const Byte* p, const Byte* end) {
+  const CharBits c = peek<T>(p, end);
+  if (const Byte* e = word_o200k<T>(p, end, c)) return e;
+  if (c.bits & kNumberBit) return skip_numbers<T>(p + c.len, end, kDigits - 1);
   const Byte* q = p + (*p == ' ' && end - p >= 2);
-  const Char e = decode(q, end);
-  if (is_punct(e.cls)) {  // ' ?[^\s\p{L}\p{N}]+[\r\n/]*'
-    q = skip_while(q + e.len, end, is_punct);
-    while (q < end && (is_crlf(*q) || *q == '/')) ++q;
-    return q;
+  const CharBits e = peek<T>(q, end);
+  if (e.bits & kPunctBit) return punct_piece_o200k<T>(q + e.len, end);
+  return whitespace_piece<T>(p, end, true, false);
+}
+
+// Shortcuts for the common ASCII starts, each giving what the general rules would give:
+//   [a-z]       a lower run (rule A without prefix), unless a contraction may follow;
+//   [A-Z]       an ASCII upper run and the lower run after it (rule A), or the upper run
+//               alone (rule B) when what follows cannot extend the word;
+//   ' '         the same two after the space, which is the prefix of rule A or B; before
+//               punctuation, rule D (A and B need a letter or mark next);
+//   [0-9]       up to kDigits numbers (rule C);
+//   punctuation not followed by a letter or mark: rule D, since A and B need one.
+template <class T, int kDigits>
+inline const Byte* next_piece_o200k(const Byte* p, const Byte* end) {
+  const Byte b0 = *p;
+  if (b0 >= 0x80) return next_piece_o200k_general<T, kDigits>(p, end);
+  const std::uint8_t bits = kAsciiBits[b0];
+  const Byte* s = p + (b0 == ' ' && end - p >= 2);
+  if (*s >= 'a' && *s <= 'z') {
+    const Byte* e = skip<T>(s + 1, end, kLowerBit);
+    if (e == end || *e != '\'') return e;
+    return next_piece_o200k_general<T, kDigits>(p, end);
   }
-  return whitespace_piece(p, end, true, false);
+  if (*s >= 'A' && *s <= 'Z') {
+    // [A-Z]+ then a lower run (rule A), or nothing that could extend the word (rule B).
+    const Byte* u = s + 1;
+    while (u < end && *u >= 'A' && *u <= 'Z') ++u;
+    const Byte* e = u < end && *u >= 'a' && *u <= 'z' ? skip<T>(u + 1, end, kLowerBit) : u;
+    if (e == end || (*e < 0x80 && !(kAsciiBits[*e] & (kUpperBit | kLowerBit)) && *e != '\'')) {
+      return e;
+    }
+    return next_piece_o200k_general<T, kDigits>(p, end);
+  }
+  if (b0 == ' ' && *s < 0x80 && (kAsciiBits[*s] & kPunctBit)) return punct_piece_o200k<T>(s, end);
+  if (bits & kNumberBit) return skip_numbers<T>(p + 1, end, kDigits - 1);
+  if ((bits & kPunctBit) && p + 1 < end) {
+    const CharBits next = peek<T>(p + 1, end);
+    if (!(next.bits & (kUpperBit | kLowerBit))) return punct_piece_o200k<T>(p + 1, end);
+  }
+  return next_piece_o200k_general<T, kDigits>(p, end);
 }
 
 }  // namespace detail
 
+// Call f(next_piece) with the scanner of `pattern` compiled for the tables of `unicode`;
+// next_piece(p, end) returns the end of the piece that starts at p.
+template <class T, class F>
+decltype(auto) with_scanner_for(Pattern pattern, F&& f) {
+  switch (pattern) {
+    case Pattern::kR50k: return f(detail::next_piece_r50k<T>);
+    case Pattern::kCl100k: return f(detail::next_piece_cl100k<T, 3, true>);
+    case Pattern::kLlama3: return f(detail::next_piece_cl100k<T, 3, false>);
+    case Pattern::kQwen2: return f(detail::next_piece_cl100k<T, 1, false>);
+    case Pattern::kO200k: return f(detail::next_piece_o200k<T, 3>);
+    case Pattern::kTekken:
+    case Pattern::kNone: break;  // kNone never reaches a scanner (Encoder checks)
+  }
+  return f(detail::next_piece_o200k<T, 1>);
+}
+
+template <class F>
+decltype(auto) with_scanner(Pattern pattern, UnicodeVersion unicode, F&& f) {
+  if (unicode == UnicodeVersion::k14) return with_scanner_for<Unicode14>(pattern, f);
+  return with_scanner_for<Unicode16>(pattern, f);
+}
+
 // Call sink(begin, end) for every piece of `text`, in order. The pieces tile the text.
 template <class Sink>
-void for_each_piece(Pattern pattern, std::string_view text, Sink&& sink) {
+void for_each_piece(Pattern pattern, UnicodeVersion unicode, std::string_view text, Sink&& sink) {
   const auto* p = reinterpret_cast<const detail::Byte*>(text.data());
   const auto* end = p + text.size();
-  auto run = [&](auto next_piece) {
+  with_scanner(pattern, unicode, [&](auto next_piece) {
     while (p < end) {
       const detail::Byte* e = next_piece(p, end);
       sink(p, e);
       p = e;
     }
-  };
-  switch (pattern) {
-    case Pattern::kR50k: run(detail::next_piece_r50k); break;
-    case Pattern::kCl100k: run(detail::next_piece_cl100k); break;
-    case Pattern::kO200k: run(detail::next_piece_o200k); break;
-  }
+  });
 }
 
 }  // namespace tokenomix::bpe

@@ -26,7 +26,8 @@ struct FreeDeleter {
 
 }  // namespace detail
 
-// A fixed-size array of trivially copyable T, filled with `fill`.
+// A fixed-size array of trivially copyable T, filled with `fill`, aligned to a cache line
+// (to a huge page from 2 MiB up).
 template <class T>
 class TableMemory {
  public:
@@ -34,7 +35,8 @@ class TableMemory {
   TableMemory(std::size_t size, const T& fill) : size_(size) {
     constexpr std::size_t kHugePage = std::size_t{2} << 20;
     const std::size_t bytes = size * sizeof(T);
-    const std::size_t align = bytes >= kHugePage ? kHugePage : alignof(std::max_align_t);
+    constexpr std::size_t kCacheLine = 64;
+    const std::size_t align = bytes >= kHugePage ? kHugePage : kCacheLine;
     const std::size_t rounded = (bytes + align - 1) / align * align;
     void* raw = std::aligned_alloc(align, rounded == 0 ? align : rounded);
     if (raw == nullptr) throw std::bad_alloc();

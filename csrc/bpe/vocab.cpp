@@ -64,7 +64,6 @@ Vocab::Vocab(std::vector<std::string> tokens) {
   slots_ = TableMemory<Slot>(capacity, Slot{0, 0, kNoRank});
   mask_ = capacity - 1;
   std::fill(std::begin(byte_ranks_), std::end(byte_ranks_), kNoRank);
-  pair_ranks_ = TableMemory<Rank>(1 << 16, kNoRank);
   for (Rank r = 0; r < rank_limit(); ++r) {
     if (contains_rank(r)) insert(r);
   }
@@ -84,7 +83,6 @@ void Vocab::insert(Rank rank) {
   while (slots_[i].meta != 0) i = (i + 1) & mask_;
   slots_[i] = Slot{key.head, meta_of(key, hash), rank};
   if (token.size() == 1) byte_ranks_[p[0]] = rank;
-  if (token.size() == 2) pair_ranks_[p[0] << 8 | p[1]] = rank;
 }
 
 Vocab Vocab::from_tiktoken(std::string_view contents) {

@@ -85,7 +85,6 @@ class Vocab {
 
   // The rank of the byte string [p, p + len), or kNoRank.
   Rank find(const unsigned char* p, std::size_t len) const {
-    if (len == 2) return pair_rank(p[0], p[1]);
     const Key key = Key::of(p, len);
     return find(p, key, key.hash());
   }
@@ -94,9 +93,6 @@ class Vocab {
   // Start loading the slot a later find(p, key, hash) will read first.
   void prefetch(std::uint64_t hash) const { __builtin_prefetch(&slots_[hash & mask_]); }
 
-  // The rank of the two bytes a b, from a direct table: the first merges of every piece ask
-  // for these, and 256 KiB stay in cache where the hash table would not.
-  Rank pair_rank(unsigned char a, unsigned char b) const { return pair_ranks_[a << 8 | b]; }
 
   // The bytes of a rank; empty for an unused rank. Precondition: rank < rank_limit().
   std::string_view bytes(Rank rank) const {
@@ -136,7 +132,6 @@ class Vocab {
   std::size_t size_ = 0;
   std::size_t max_token_length_ = 0;
   Rank byte_ranks_[256];
-  TableMemory<Rank> pair_ranks_;
 };
 
 inline Rank Vocab::find(const unsigned char* p, const Key& key, std::uint64_t hash) const {

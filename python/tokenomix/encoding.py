@@ -190,7 +190,10 @@ class Encoding:
         """Count the tokens of many texts on several threads.
 
         Args:
-            texts: a sequence of str, or a NumPy array of str.
+            texts: a sequence of str, a NumPy array of str, or an Arrow string column (any
+                object with `__arrow_c_array__` or `__arrow_c_stream__`: pyarrow arrays and
+                chunked arrays, polars and pandas string columns), read in place; a null
+                counts as an empty text.
             num_threads: threads to use; None uses every core.
 
         Returns:
@@ -215,22 +218,22 @@ class Encoding:
         """Encode many texts on several threads, with the special-token rules of `encode`.
 
         Raises:
-            ValueError: a text contains a disallowed special token.
+            ValueError: a text contains a disallowed special token; nothing is encoded.
         """
-        texts = _as_sequence(texts)
         allowed = self._allowed(allowed_special)
         if disallowed_special == "all":
             disallowed = self.special_tokens_set - allowed
         else:
             disallowed = set(disallowed_special)
-        if disallowed:
-            for text in texts:
-                try:
-                    self._check_disallowed(text, disallowed)
-                except UnicodeEncodeError:
-                    self._check_disallowed(_repair_surrogates(text), disallowed)
-        mask = [token in allowed for token, _ in self._core.special_tokens]
-        return _core.encode_batch(self._core, texts, num_threads, mask)
+        specials = [token for token, _ in self._core.special_tokens]
+        return _core.encode_batch(
+            self._core,
+            _as_sequence(texts),
+            num_threads,
+            [token in allowed for token in specials],
+            [token in disallowed for token in specials],
+            sorted(disallowed - self.special_tokens_set),
+        )
 
     # Decoding ----------------------------------------------------------------------------
 
@@ -306,8 +309,12 @@ def _scanner_for(pat_str: str) -> str:
 
 
 def _as_sequence(texts: Sequence[str] | np.ndarray) -> Sequence[str]:
+    # Arrow columns (pyarrow, polars, pandas) go to the native layer as they are, which reads
+    # their buffers in place through the Arrow PyCapsule interface.
     if isinstance(texts, str):
         raise TypeError("texts must be a sequence of str, not a single str")
+    if hasattr(texts, "__arrow_c_stream__") or hasattr(texts, "__arrow_c_array__"):
+        return texts
     if isinstance(texts, np.ndarray):
         return texts.tolist()
     if isinstance(texts, (list, tuple)):

@@ -1,11 +1,13 @@
-"""`tokenomix count`: tokens, bytes and characters of files."""
+"""`tokenomix count`: tokens, bytes and characters of files, or of each of their lines."""
 
 from __future__ import annotations
 
 import argparse
+import csv
 import dataclasses
 import json
 import sys
+from collections.abc import Iterator
 
 from rich.console import Console
 from rich.table import Table
@@ -34,7 +36,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("paths", nargs="+", metavar="PATH", help="a text file, or - for stdin")
     add_encoding_options(parser, default=DEFAULT_ENCODING)
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    output.add_argument(
+        "--lines",
+        action="store_true",
+        help="print one JSON record per line of input (path, line, tokens, bytes) instead of "
+        "per-file figures, for recounting logs; line terminators are not counted",
+    )
+    parser.add_argument("--csv", action="store_true", help="with --lines, print CSV instead")
     parser.add_argument(
         "--errors",
         choices=["strict", "replace"],
@@ -48,22 +58,61 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(run=run)
 
 
+def _utf8_data(path: str, data, errors: str):
+    """The bytes to count: the file itself, or its decoding with U+FFFD re-encoded."""
+    if errors == "replace" and _core.first_invalid_utf8(data) is not None:
+        return bytes(data).decode("utf-8", errors="replace").encode("utf-8")
+    check_utf8(path, data)
+    return data
+
+
 def count_file(encoding: Encoding, path: str, *, errors: str, jobs: int | None) -> FileCount:
     """Count one file (or stdin for "-")."""
-    with open_bytes(path) as data:
-        if errors == "replace" and _core.first_invalid_utf8(data) is not None:
-            text = bytes(data).decode("utf-8", errors="replace")
-            tokens = _core.count_buffer(encoding._core, text.encode("utf-8"), jobs)
-            return FileCount(path, tokens, len(data), len(text))
-        check_utf8(path, data)
+    with open_bytes(path) as raw:
+        data = _utf8_data(path, raw, errors)
         tokens = _core.count_buffer(encoding._core, data, jobs)
-        return FileCount(path, tokens, len(data), _core.count_code_points(data))
+        return FileCount(path, tokens, len(raw), _core.count_code_points(data))
+
+
+def count_lines(
+    encoding: Encoding, path: str, *, errors: str, jobs: int | None
+) -> Iterator[tuple[int, int, int]]:
+    """Yield (line number, tokens, bytes in the file) for every line of a file."""
+    with open_bytes(path) as raw:
+        data = _utf8_data(path, raw, errors)
+        counts, _, sizes = _core.count_lines(encoding._core, data, jobs)
+        if data is not raw:  # repaired: take the sizes of the lines as they are in the file
+            sizes = _core.count_lines(encoding._core, raw, jobs)[2]
+    for number, (tokens, size) in enumerate(zip(counts.tolist(), sizes.tolist()), start=1):
+        yield number, tokens, size
+
+
+def write_lines(encoding: Encoding, args: argparse.Namespace) -> None:
+    out = sys.stdout
+    if args.csv:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["path", "line", "tokens", "bytes"])
+    for path in args.paths:
+        rows = count_lines(encoding, path, errors=args.errors, jobs=args.jobs)
+        if args.csv:
+            writer.writerows((path, *row) for row in rows)
+            continue
+        quoted = json.dumps(path)
+        out.writelines(
+            f'{{"path": {quoted}, "line": {n}, "tokens": {t}, "bytes": {b}}}\n'
+            for n, t, b in rows
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     if args.jobs is not None and args.jobs < 1:
         raise ValueError(f"--jobs must be at least 1, got {args.jobs}")
+    if args.csv and not args.lines:
+        raise ValueError("--csv goes with --lines")
     encoding = encoding_from_args(args, default=DEFAULT_ENCODING)
+    if args.lines:
+        write_lines(encoding, args)
+        return 0
     counts = [count_file(encoding, p, errors=args.errors, jobs=args.jobs) for p in args.paths]
     total = FileCount(
         "total",

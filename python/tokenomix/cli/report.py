@@ -1,0 +1,183 @@
+"""`tokenomix report`: recount request logs into a tokenomics report."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from typing import Any
+
+from rich.console import Console
+
+from tokenomix.errors import InputError
+from tokenomix.logs.options import FORMATS, RecountOptions, parse_image_size
+from tokenomix.registry import list_encoding_names
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="recount request logs into a tokenomics report",
+        description="Recount the tokens of every request of LLM request logs, split them by "
+        "source (system, tools, context, history, user, images, overhead, output), and report "
+        "percentiles, models, days, turns, billed usage and cost.",
+    )
+    parser.add_argument(
+        "paths",
+        nargs="+",
+        metavar="LOG",
+        help="log files or glob patterns (.gz and .zst are read as such)",
+    )
+    add_report_options(parser)
+    parser.set_defaults(run=run)
+
+
+def add_report_options(parser: argparse.ArgumentParser, *, logs: bool = True) -> None:
+    """Add the options of a report (`logs=False` leaves out those about reading logs)."""
+    if logs:
+        parser.add_argument(
+            "--format",
+            choices=FORMATS,
+            help="the log format (default: told from each file's content)",
+        )
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument(
+            "--model",
+            metavar="M",
+            help="count every request as this model (encoding, rules, price)",
+        )
+        group.add_argument(
+            "--encoding",
+            metavar="E",
+            help=f"count all text with this encoding ({', '.join(list_encoding_names())})",
+        )
+        parser.add_argument(
+            "--context-pattern",
+            metavar="RE",
+            help="regular expression: matching text of system, user and history "
+            "messages counts as context (retrieved documents)",
+        )
+        parser.add_argument(
+            "--image-size",
+            metavar="WxH",
+            type=_image_size,
+            help="size assumed for images given by URL (default: not measured)",
+        )
+        parser.add_argument(
+            "--strict",
+            action="store_true",
+            help="stop with an error at the first record that cannot be counted",
+        )
+        for name, what in (
+            ("input", "input tokens"),
+            ("output", "output tokens"),
+            ("timestamp", "timestamps"),
+            ("model", "model names"),
+        ):
+            parser.add_argument(
+                f"--{name}-column",
+                metavar="NAME",
+                help=f"trace column of {what} (default: the Azure/Mooncake names)",
+            )
+    parser.add_argument(
+        "--json", metavar="FILE", help="write the JSON report to FILE (- for standard output)"
+    )
+    parser.add_argument("--parquet", metavar="FILE", help="write one row per request to FILE")
+    parser.add_argument(
+        "--prices",
+        metavar="FILE",
+        help="price table (this package's format or LiteLLM's JSON) instead of the bundled one",
+    )
+    parser.add_argument(
+        "--jobs", type=int, metavar="N", help="worker processes (default: all cores)"
+    )
+
+
+def _image_size(text: str) -> tuple[int, int]:
+    try:
+        return parse_image_size(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def options_from_args(args: argparse.Namespace) -> RecountOptions:
+    """Return the recount options the command line asks for."""
+    return RecountOptions(
+        format=getattr(args, "format", None),
+        model=getattr(args, "model", None),
+        encoding=getattr(args, "encoding", None),
+        context_pattern=getattr(args, "context_pattern", None),
+        image_size=getattr(args, "image_size", None),
+        strict=getattr(args, "strict", False),
+        jobs=args.jobs,
+        input_column=getattr(args, "input_column", None),
+        output_column=getattr(args, "output_column", None),
+        timestamp_column=getattr(args, "timestamp_column", None),
+        model_column=getattr(args, "model_column", None),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    return report_command(args.paths, options_from_args(args), args)
+
+
+def report_command(paths: list[str], options: RecountOptions, args: argparse.Namespace) -> int:
+    """Run a report and print it as the arguments say; return the exit status."""
+    from tokenomix.pricing import default_prices, load_prices
+    from tokenomix.report import run_report
+    from tokenomix.report.terminal import render
+
+    prices = load_prices(args.prices) if args.prices else default_prices()
+    quiet = getattr(args, "quiet", False)
+    with _progress(enabled=not quiet) as progress:
+        report = run_report(
+            paths, options, prices=prices, parquet_path=args.parquet, progress=progress
+        )
+    document = report.document
+    if args.json == "-":
+        json.dump(document, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        if args.json:
+            with open(args.json, "w", encoding="utf-8") as file:
+                json.dump(document, file, indent=2)
+                file.write("\n")
+        if not quiet:
+            render(document, Console())
+    if document["requests"] == 0:
+        first = document["skipped"]["first"][0]
+        raise InputError(
+            first["file"],
+            f"no request could be counted: all "
+            f"{document['records']['read']:,} records were skipped; the first: "
+            f"{first['kind']}: {first['reason']}",
+            line=first["line"],
+        )
+    return 0
+
+
+@contextlib.contextmanager
+def _progress(*, enabled: bool) -> Iterator[Any]:
+    # A bar on standard error, only when it is a terminal (never in pipes or logs).
+    console = Console(stderr=True)
+    if not enabled or not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
+        task = bar.add_task("recounting", total=None)
+
+        def update(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield update

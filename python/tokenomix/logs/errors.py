@@ -1,0 +1,17 @@
+"""The reason a record is skipped."""
+
+from __future__ import annotations
+
+
+class RecordError(ValueError):
+    """A record that cannot be counted: its kind (for tallies) and a message (for people).
+
+    Kinds: "not JSON", "invalid UTF-8", "wrong shape", "message without content",
+    "unreadable image", "unsupported", "line too long", "truncated file",
+    "unmatched batch output", "duplicate custom_id", "bad trace row".
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message

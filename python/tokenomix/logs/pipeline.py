@@ -1,0 +1,343 @@
+"""Recounting whole logs: files in order, chunks through a process pool, joins and turns.
+
+Design notes. Parsing JSON and walking records is Python and holds the GIL, so threads
+cannot spread it over cores; worker processes can. The main process reads (and
+decompresses) files, cuts them into chunks of whole lines and sends them to a pool of
+`jobs` workers, each parsing its chunk and counting it with one native call on one thread.
+Results come back in input order, small (integer columns), and the main process does what
+needs the whole log in order: joining Batch API responses to their requests, numbering
+conversation turns, and the tallies of records read and skipped. The pool has one worker
+per BYTES_PER_WORKER of input, up to `jobs`: an input smaller than two of them stays in
+this process, counting on every core, since starting workers would cost more than it
+saves. At most 2 x workers chunks are in flight, so memory stays flat however long the log.
+"""
+
+from __future__ import annotations
+
+import collections
+import concurrent.futures
+import dataclasses
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from tokenomix.errors import InputError
+from tokenomix.logs import detect, sources
+from tokenomix.logs.batch import MISSING, RequestBatch, Skip
+from tokenomix.logs.components import OUTPUT
+from tokenomix.logs.context import ReaderContext
+from tokenomix.logs.options import FORMATS, RecountOptions
+from tokenomix.logs.trace import read_table_trace
+from tokenomix.logs.worker import batch_kind, gather_chunk
+from tokenomix.logs.workers import WorkerPool
+
+#: Input bytes (on disk) per worker process: below twice this, the recount stays in this
+#: process, where starting workers (about half a second each) would cost more than it saves.
+BYTES_PER_WORKER = 256 << 20
+
+#: Skipped records listed one by one (all are counted).
+SKIPS_LISTED = 100
+
+Progress = Callable[[int, int], None]
+
+
+@dataclasses.dataclass
+class LogFile:
+    """One input file, its format, and the tally of its records."""
+
+    index: int
+    path: str
+    format: str
+    role: str | None  # openai-batch: input/output; trace: jsonl/csv/parquet
+    size: int
+    document: list[Any] | None = None  # the records of a file that is one JSON document
+    records: int = 0
+    requests: int = 0
+    skipped: int = 0
+    joined: int = 0
+    blank_lines: int = 0
+    lines_seen: int = 0  # lines before the next chunk (its line numbers start after them)
+
+    @property
+    def counted(self) -> int:
+        """Records that gave requests: read, less skipped and joined into others."""
+        return self.records - self.skipped - self.joined
+
+
+class SkipLog:
+    """Every skipped record counted by kind; the first SKIPS_LISTED kept with file and line."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.by_kind: collections.Counter[str] = collections.Counter()
+        self.first: list[Skip] = []
+
+    def add(self, skip: Skip) -> None:
+        self.count += 1
+        self.by_kind[skip.kind] += 1
+        if len(self.first) < SKIPS_LISTED:
+            self.first.append(skip)
+
+
+class Recount:
+    """The recount of one or more logs, read as a stream of request batches.
+
+    >>> recount = Recount(["requests.jsonl"], RecountOptions())   # doctest: +SKIP
+    >>> for batch in recount.batches():                            # doctest: +SKIP
+    ...     print(len(batch), batch.input_tokens.sum())
+
+    Raises (on construction):
+        FileNotFoundError: a path does not exist or a glob matches nothing.
+        ValueError: a file's format cannot be told (name it in the options).
+    """
+
+    def __init__(self, paths: list[str], options: RecountOptions) -> None:
+        self.options = options
+        expanded = sources.expand_paths(list(paths))
+        if not expanded:
+            raise FileNotFoundError("no input files")
+        self.files = [_inspect(index, path, options) for index, path in enumerate(expanded)]
+        self.skips = SkipLog()
+        self._outputs: dict[str, tuple[Any, ...]] = {}
+        self._turns: collections.Counter[str] = collections.Counter()
+        self._started = False
+
+    @property
+    def records(self) -> int:
+        """Records read so far, in every file."""
+        return sum(file.records for file in self.files)
+
+    def batches(self, progress: Progress | None = None) -> Iterator[RequestBatch]:
+        """Yield the recounted requests, batch by batch, in the order of the input.
+
+        A Recount is read once: the tallies of its files grow as it goes.
+
+        Raises:
+            InputError: with `strict`, at the first record that cannot be counted; or when
+                the input holds no record at all.
+            RuntimeError: the batches were read already.
+        """
+        if self._started:
+            raise RuntimeError("a Recount is read once; make a new one to read the logs again")
+        self._started = True
+        # Batch API responses are read first, so that requests can be joined as they come.
+        files = sorted(self.files, key=lambda file: file.role != "output")
+        tasks = self._tasks(files, progress)
+        size = sum(file.size for file in self.files)
+        workers = min(self.options.worker_count(), size // BYTES_PER_WORKER)
+        pool = None
+        if workers > 1:
+            pool = WorkerPool(self.options, workers)
+            results = pool.map_ordered(tasks)
+        else:
+            context = ReaderContext(self.options, num_threads=self.options.worker_count())
+            results = _run_here(tasks, context)
+        try:
+            for result in results:
+                if isinstance(result, sources.BadStretch):
+                    self._bad_stretch(result)
+                    continue
+                batch = self._finish(result)
+                if batch is not None and len(batch):
+                    yield batch
+        finally:
+            if pool is not None:
+                pool.close()
+        self._unmatched_outputs()
+        if self.records == 0:
+            names = ", ".join(file.path for file in self.files)
+            raise InputError(names, "the input is empty: no record to count")
+
+    # Reading ------------------------------------------------------------------------------
+
+    def _tasks(self, files: list[LogFile], progress: Progress | None) -> Iterator[Any]:
+        total = sum(file.size for file in files) or 1
+        done = 0
+        for file in files:
+            kind = (file.format, file.role if file.role in ("input", "output", "jsonl") else None)
+            if file.role in ("csv", "parquet"):
+                yield from self._table_batches(file)
+            elif file.document is not None:
+                for chunk in sources.document_chunks(file.document, file.index):
+                    yield chunk, kind
+                file.document = None
+            else:
+                stream, raw = sources.open_stream(file.path)
+                with stream, raw:
+                    for item in sources.iter_line_chunks(stream, file.index):
+                        if progress is not None:
+                            progress(done + raw.tell(), total)
+                        yield (item, kind) if isinstance(item, sources.LineChunk) else item
+            done += file.size
+            if progress is not None:
+                progress(done, total)
+
+    def _table_batches(self, file: LogFile) -> Iterator[RequestBatch]:
+        if file.role == "parquet":
+            yield from read_table_trace(
+                file.path,
+                kind="parquet",
+                file_index=file.index,
+                options=self.options,
+                where=file.path,
+            )
+            return
+        stream, raw = sources.open_stream(file.path)
+        with stream, raw:
+            yield from read_table_trace(
+                stream, kind="csv", file_index=file.index, options=self.options, where=file.path
+            )
+
+    # Bookkeeping --------------------------------------------------------------------------
+
+    def _finish(self, batch: RequestBatch) -> RequestBatch | None:
+        file = self.files[batch.file_index]
+        file.records += batch.records
+        file.blank_lines += batch.blank_lines
+        offset = file.lines_seen
+        file.lines_seen += batch.line_count
+        batch.lines += offset
+        for skip in batch.skips:
+            self._skip(dataclasses.replace(skip, line=skip.line + offset))
+        if batch.kind == "batch-output":
+            self._keep_outputs(batch)
+            return None
+        if self._outputs:
+            self._join_outputs(batch)
+        batch.turns = self._number_turns(batch)
+        file.requests += len(batch)
+        return batch
+
+    def _skip(self, skip: Skip) -> None:
+        self.files[skip.file_index].skipped += 1
+        self.skips.add(skip)
+        if self.options.strict:
+            raise InputError(
+                self.files[skip.file_index].path, f"{skip.kind}: {skip.reason}", line=skip.line
+            )
+
+    def _bad_stretch(self, stretch: sources.BadStretch) -> None:
+        file = self.files[stretch.file_index]
+        file.records += 1
+        file.lines_seen += 1
+        self._skip(Skip(stretch.file_index, file.lines_seen, stretch.kind, stretch.reason))
+
+    def _keep_outputs(self, batch: RequestBatch) -> None:
+        for row, custom_id in enumerate(batch.custom_ids):
+            if custom_id in self._outputs:
+                self._skip(
+                    Skip(
+                        batch.file_index,
+                        int(batch.lines[row]),
+                        "duplicate custom_id",
+                        f"custom_id {custom_id!r} was answered earlier in the file",
+                    )
+                )
+                continue
+            self._outputs[custom_id] = (
+                batch.file_index,
+                int(batch.lines[row]),
+                bool(batch.has_output[row]),
+                int(batch.output_tokens[row]),
+                batch.usage[row].copy(),
+                int(batch.flags[row]),
+            )
+
+    def _join_outputs(self, batch: RequestBatch) -> None:
+        for row, custom_id in enumerate(batch.custom_ids):
+            answer = self._outputs.pop(custom_id, None) if custom_id is not None else None
+            if answer is None:
+                continue
+            file_index, _, has_output, output_tokens, usage, flags = answer
+            self.files[file_index].joined += 1
+            if has_output:
+                batch.has_output[row] = True
+                batch.output_tokens[row] = output_tokens
+                batch.components[row, OUTPUT] = output_tokens
+            if (batch.usage[row] == MISSING).all():
+                batch.usage[row] = usage
+            batch.flags[row] |= flags
+
+    def _unmatched_outputs(self) -> None:
+        outputs, self._outputs = self._outputs, {}
+        for custom_id, (file_index, line, *_) in outputs.items():
+            self._skip(
+                Skip(
+                    file_index,
+                    line,
+                    "unmatched batch output",
+                    f"no request in the input files has custom_id {custom_id!r}",
+                )
+            )
+
+    def _number_turns(self, batch: RequestBatch) -> np.ndarray:
+        # A conversation_id numbers turns by order of appearance; without one, a request's
+        # turn is the number of user turns it carries (its history is its conversation).
+        turns = batch.user_turns.copy()
+        for row, conversation in enumerate(batch.conversations):
+            if conversation is not None:
+                self._turns[conversation] += 1
+                turns[row] = self._turns[conversation]
+        return turns
+
+
+def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
+    size = os.path.getsize(path)
+    table = detect.table_kind(path)
+    if table is not None:
+        if options.format not in (None, "trace"):
+            raise ValueError(f"{path}: a {table.upper()} file can only be read as a trace")
+        return LogFile(index, path, "trace", table, size)
+    stream, raw = sources.open_stream(path)
+    with stream, raw:
+        head = stream.peek(1 << 20)[: 1 << 20]  # type: ignore[attr-defined]
+        records = detect.sample_records(head)
+        document = None
+        # One JSON document (an array, or a pretty-printed object): no line of it parses
+        # alone, or its one line is an array.
+        if (not records and sources.first_significant_byte(stream) in (b"[", b"{")) or (
+            records and isinstance(records[0], list)
+        ):
+            parsed = sources.read_document(stream, path)
+            document = parsed if isinstance(parsed, list) else [parsed]
+            records = document[: detect.SAMPLE_RECORDS]
+    found = detect.vote(records)
+    if options.format is not None:
+        role = found[1] if found and found[0] == options.format else None
+        if options.format == "openai-batch" and role is None:
+            role = "input"
+        if options.format == "trace" and role is None:
+            role = "jsonl"
+        return LogFile(index, path, options.format, role, size, document)
+    if found is None:
+        if not records and not head.strip():
+            return LogFile(index, path, "openai-chat", None, size)  # empty: nothing to read
+        raise ValueError(
+            f"{path}: cannot tell the log format from its first records; name it with "
+            f"--format ({', '.join(FORMATS)})"
+        )
+    return LogFile(index, path, found[0], found[1], size, document)
+
+
+def _run_here(tasks: Iterator[Any], context: ReaderContext) -> Iterator[Any]:
+    # Counting (native, GIL released) runs on a helper thread while this thread parses the
+    # next chunk; results keep their order, and at most two chunks are held.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as counter:
+        previous = None
+        for task in tasks:
+            if isinstance(task, tuple):
+                chunk, kind = task
+                builder = gather_chunk(chunk, kind, context)
+                current = counter.submit(builder.build, batch_kind(kind))
+                if previous is not None:
+                    yield previous.result()
+                previous = current
+                continue
+            if previous is not None:
+                yield previous.result()
+                previous = None
+            yield task
+        if previous is not None:
+            yield previous.result()

@@ -1,0 +1,235 @@
+"""Traces that already carry token counts: CSV, Parquet, or JSON Lines.
+
+Rows give input and output tokens, not text, so their requests are counted but not
+attributed to components. Column names come from the options, else from the names known
+here: the Azure LLM inference traces (`TIMESTAMP`, `ContextTokens`, `GeneratedTokens`), the
+Mooncake traces (`timestamp` in milliseconds from the trace start, `input_length`,
+`output_length`) and common exports (`prompt_tokens`, `completion_tokens`, ...).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator, Sequence
+from typing import Any, BinaryIO
+
+import numpy as np
+
+from tokenomix.logs.batch import MISSING, BatchBuilder, RequestBatch, Skip
+from tokenomix.logs.components import NUM_COMPONENTS
+from tokenomix.logs.context import ReaderContext, parse_timestamp
+from tokenomix.logs.errors import RecordError
+from tokenomix.logs.options import RecountOptions
+from tokenomix.logs.usage import USAGE_FIELDS
+
+INPUT_COLUMNS = ("ContextTokens", "input_length", "prompt_tokens", "input_tokens")
+OUTPUT_COLUMNS = ("GeneratedTokens", "output_length", "completion_tokens", "output_tokens")
+TIMESTAMP_COLUMNS = ("TIMESTAMP", "timestamp", "time", "created")
+MODEL_COLUMNS = ("model", "Model")
+
+ROWS_PER_BATCH = 65_536
+
+
+@dataclasses.dataclass(frozen=True)
+class TraceColumns:
+    """The columns of a trace that hold each figure (None: the trace has none)."""
+
+    input: str
+    output: str | None
+    timestamp: str | None
+    model: str | None
+
+
+def trace_columns(names: Sequence[str], options: RecountOptions, where: str) -> TraceColumns:
+    """Pick the columns of a trace from the options, else from the known names.
+
+    Raises:
+        ValueError: no input column, or a named column is missing.
+    """
+
+    def pick(given: str | None, known: tuple[str, ...], flag: str) -> str | None:
+        if given is not None:
+            if given not in names:
+                raise ValueError(f"{where}: no column {given!r} ({flag}); it has {list(names)}")
+            return given
+        return next((name for name in known if name in names), None)
+
+    input_column = pick(options.input_column, INPUT_COLUMNS, "--input-column")
+    if input_column is None:
+        raise ValueError(
+            f"{where}: no input-token column among {list(names)}; name it with --input-column"
+        )
+    return TraceColumns(
+        input_column,
+        pick(options.output_column, OUTPUT_COLUMNS, "--output-column"),
+        pick(options.timestamp_column, TIMESTAMP_COLUMNS, "--timestamp-column"),
+        pick(options.model_column, MODEL_COLUMNS, "--model-column"),
+    )
+
+
+# JSON Lines -------------------------------------------------------------------------------
+
+
+def plan_trace_record(
+    record: dict[str, Any], b: BatchBuilder, ctx: ReaderContext, line: int
+) -> None:
+    """Add the request of one JSON trace line."""
+    try:
+        columns = trace_columns(list(record), ctx.options, "the record")
+    except ValueError as error:
+        raise RecordError("bad trace row", str(error)) from error
+    input_tokens = _count(record.get(columns.input), columns.input)
+    output_tokens = None
+    if columns.output is not None:
+        output_tokens = _count(record.get(columns.output), columns.output)
+    model = ctx.options.model or (record.get(columns.model) if columns.model else None)
+    b.start(line=line, model=model if isinstance(model, str) else None, encoding=None)
+    b.given_counts(input_tokens, output_tokens)
+    if columns.timestamp is not None:
+        b.describe(timestamp=parse_timestamp(record.get(columns.timestamp)))
+
+
+def _count(value: Any, column: str) -> int:
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise RecordError("bad trace row", f"{column} is {value!r}, not a count of tokens")
+    return value
+
+
+# CSV and Parquet --------------------------------------------------------------------------
+
+
+def read_table_trace(
+    stream: BinaryIO | str, *, kind: str, file_index: int, options: RecountOptions, where: str
+) -> Iterator[RequestBatch]:
+    """Yield the rows of a CSV or Parquet trace as batches of given counts.
+
+    For CSV, a row's line is its line in the file (the header is line 1); for Parquet, its
+    row number.
+    """
+    import pyarrow as pa
+
+    batches, names, first_line = _open_table(stream, kind, options, where)
+    columns = trace_columns(names, options, where)
+    line = first_line
+    for batch in batches:
+        table = pa.Table.from_batches([batch])
+        yield _given_batch(table, columns, file_index, line, options)
+        line += table.num_rows
+
+
+def _open_table(
+    stream: BinaryIO | str, kind: str, options: RecountOptions, where: str
+) -> tuple[Iterator[Any], list[str], int]:
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    if kind == "parquet":
+        parquet = pq.ParquetFile(stream)
+        return parquet.iter_batches(batch_size=ROWS_PER_BATCH), parquet.schema_arrow.names, 1
+    # Every column is read as text and converted here, so that one bad value skips its row
+    # instead of failing the whole file; the header, peeked, names the columns.
+    names = _csv_header(stream, where)
+    reader = pa_csv.open_csv(
+        stream,
+        read_options=pa_csv.ReadOptions(block_size=4 << 20),
+        convert_options=pa_csv.ConvertOptions(column_types={n: pa.string() for n in names}),
+    )
+    return iter(reader), names, 2
+
+
+def _csv_header(stream: Any, where: str) -> list[str]:
+    import csv
+
+    head = stream.peek(1 << 20)
+    first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
+    names = next(csv.reader([first]), [])
+    if not names:
+        raise ValueError(f"{where}: a CSV trace needs a header line naming its columns")
+    return names
+
+
+def _given_batch(
+    table: Any, columns: TraceColumns, file_index: int, first_line: int, options: RecountOptions
+) -> RequestBatch:
+    n = table.num_rows
+    lines = np.arange(first_line, first_line + n, dtype=np.int64)
+    inputs, bad_in = _integers(table.column(columns.input), columns.input)
+    if columns.output is not None:
+        outputs, bad_out = _integers(table.column(columns.output), columns.output)
+    else:
+        outputs, bad_out = np.zeros(n, dtype=np.int64), {}
+    bad = {**bad_out, **bad_in}
+    keep = np.ones(n, dtype=bool)
+    keep[list(bad)] = False
+    skips = [Skip(file_index, int(lines[i]), "bad trace row", bad[i]) for i in sorted(bad)]
+    timestamps = np.full(n, math.nan)
+    if columns.timestamp is not None:
+        values = table.column(columns.timestamp).to_pylist()
+        timestamps = np.array([parse_timestamp(_number(v)) for v in values], dtype=np.float64)
+    models: list[Any] = [options.model] * n
+    if options.model is None and columns.model is not None:
+        values = table.column(columns.model).to_pylist()
+        models = [v if isinstance(v, str) and v else None for v in values]
+    m = int(keep.sum())
+    return RequestBatch(
+        file_index=file_index,
+        kind="requests",
+        lines=lines[keep],
+        models=[model for model, k in zip(models, keep, strict=True) if k],
+        encodings=[None] * m,
+        components=np.zeros((m, NUM_COMPONENTS), dtype=np.int64),
+        input_tokens=inputs[keep],
+        output_tokens=outputs[keep],
+        has_output=np.full(m, columns.output is not None),
+        attributed=np.zeros(m, dtype=bool),
+        flags=np.zeros(m, dtype=np.int32),
+        images=np.zeros(m, dtype=np.int32),
+        images_unmeasured=np.zeros(m, dtype=np.int32),
+        usage=np.full((m, len(USAGE_FIELDS)), MISSING, dtype=np.int64),
+        timestamps=timestamps[keep],
+        conversations=[None] * m,
+        user_turns=np.full(m, MISSING, dtype=np.int32),
+        custom_ids=[None] * m,
+        records=n,
+        skips=skips,
+    )
+
+
+def _integers(column: Any, name: str) -> tuple[np.ndarray, dict[int, str]]:
+    # Fast path: the whole column converts; else find the rows that do not.
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        values = pc.cast(column, pa.int64())
+        if values.null_count == 0:
+            array = values.to_numpy()
+            if (array >= 0).all():
+                return array, {}
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    result = np.zeros(len(column), dtype=np.int64)
+    bad = {}
+    for index, value in enumerate(column.to_pylist()):
+        try:
+            result[index] = _count(_number(value), name)
+        except RecordError as error:
+            bad[index] = error.message
+    return result, bad
+
+
+def _number(value: Any) -> Any:
+    # CSV cells arrive as text: digits become an int, other numbers a float.
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit():
+            return int(text)
+        try:
+            return float(text)
+        except ValueError:
+            return value
+    return value

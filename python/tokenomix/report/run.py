@@ -1,0 +1,63 @@
+"""Running a report: recount the logs, gather statistics, write Parquet, build the JSON."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from tokenomix.analytics.stats import ReportStats
+from tokenomix.logs.options import RecountOptions
+from tokenomix.logs.pipeline import Progress, Recount
+from tokenomix.pricing import PriceTable, default_prices
+from tokenomix.report.document import build_document
+from tokenomix.report.parquet import ParquetSink
+
+
+@dataclasses.dataclass
+class Report:
+    """A finished report: its JSON document, the statistics behind it, and the recount."""
+
+    document: dict[str, Any]
+    stats: ReportStats
+    recount: Recount
+
+
+def run_report(
+    paths: list[str],
+    options: RecountOptions | None = None,
+    *,
+    prices: PriceTable | None = None,
+    parquet_path: str | None = None,
+    progress: Progress | None = None,
+) -> Report:
+    """Recount logs and return their report.
+
+    Args:
+        paths: log files or glob patterns.
+        options: how to read and recount them.
+        prices: the price table (default: the one shipped with the package).
+        parquet_path: if given, write one row per request there.
+        progress: called with (bytes read, bytes in all) as reading goes.
+
+    Raises:
+        FileNotFoundError: a path does not exist or a pattern matches nothing.
+        tokenomix.errors.InputError: the input is empty, or (strict) a record is bad.
+        ValueError: a file's format cannot be told.
+    """
+    options = options or RecountOptions()
+    prices = prices if prices is not None else default_prices()
+    recount = Recount(paths, options)
+    stats = ReportStats()
+    sink = None
+    if parquet_path is not None:
+        sink = ParquetSink(parquet_path, files=[f.path for f in recount.files], prices=prices)
+    try:
+        for batch in recount.batches(progress):
+            stats.add(batch)
+            if sink is not None:
+                sink.add(batch)
+    finally:
+        if sink is not None:
+            sink.close()
+    document = build_document(stats, recount.files, recount.skips, options, prices)
+    return Report(document, stats, recount)

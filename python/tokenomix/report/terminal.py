@@ -1,0 +1,219 @@
+"""The terminal summary of a report, as rich tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from tokenomix.logs.components import COMPONENTS
+
+_STATS = ("count", "sum", "mean", "p50", "p95", "p99", "max")
+_TURNS_SHOWN = 12
+_DAYS_SHOWN = 14
+_SKIPS_SHOWN = 5
+
+
+def render(document: dict[str, Any], console: Console) -> None:
+    """Print the summary of a report document."""
+    console.print(_headline(document))
+    console.print(_tokens_table(document))
+    if document["models"]:
+        console.print(_models_table(document))
+    if document["usage"]["requests"]:
+        console.print(_usage_table(document))
+    if document["turns"]:
+        console.print(_turns_table(document))
+    if document["days"]:
+        console.print(_days_table(document))
+    for line in _notes(document):
+        console.print(line, soft_wrap=True, highlight=False)
+
+
+def _headline(document: dict[str, Any]) -> str:
+    records = document["records"]
+    files = len(document["inputs"])
+    text = (
+        f"[bold]{document['requests']:,}[/bold] requests from {records['read']:,} records "
+        f"in {files} file{'s' if files != 1 else ''}"
+    )
+    if records["skipped"]:
+        text += f", [yellow]{records['skipped']:,} skipped[/yellow]"
+    if records["joined"]:
+        text += f", {records['joined']:,} batch responses joined"
+    return text
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.1f}"
+    return f"{value:,}"
+
+
+def _compact(value: Any) -> str:
+    # Sums run to billions: short forms keep the table within 80 columns (the JSON is exact).
+    if value is None:
+        return "-"
+    for threshold, unit, suffix in ((1e9, 1e9, "G"), (1e6, 1e6, "M"), (1e5, 1e3, "k")):
+        if abs(value) >= threshold:
+            return f"{value / unit:.{2 if unit > 1e3 else 1}f}{suffix}"
+    return _number(value)
+
+
+def _tokens_table(document: dict[str, Any]) -> Table:
+    table = Table(title="tokens per request", title_justify="left")
+    table.add_column("")
+    for name in (*_STATS, "share"):
+        table.add_column("n" if name == "count" else name, justify="right")
+    shares = document["input_shares"]
+    rows = [(name.replace("_tokens", ""), document[name], None)
+            for name in ("input_tokens", "output_tokens", "total_tokens")]
+    rows += [(name, document["components"][name], shares.get(name)) for name in COMPONENTS]
+    for index, (label, row, share) in enumerate(rows):
+        if index == 3:
+            table.add_section()
+        cells = [_compact(row["count"]), _compact(row["sum"]), _number(row["mean"])]
+        cells += [_number(row[s]) for s in _STATS[3:]]
+        table.add_row(label, *cells, "" if share is None else f"{share:.1%}")
+    return table
+
+
+def _dollars(value: float | None) -> str:
+    return "-" if value is None else f"${value:,.4f}"
+
+
+def _models_table(document: dict[str, Any]) -> Table:
+    table = Table(title="models", title_justify="left")
+    for name, justify in (
+        ("model", "left"),
+        ("encoding", "left"),
+        ("requests", "right"),
+        ("input", "right"),
+        ("output", "right"),
+        ("recount $", "right"),
+        ("billed $", "right"),
+    ):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for model in document["models"]:
+        table.add_row(
+            escape(str(model["model"] or "(none)")),
+            str(model["encoding"] or "-"),
+            _number(model["requests"]),
+            _compact(model["input_tokens"]["sum"]),
+            _compact(model["output_tokens"]["sum"]),
+            _dollars(model["recount_usd"]),
+            _dollars(model["billed_usd"]),
+        )
+    return table
+
+
+def _usage_table(document: dict[str, Any]) -> Table:
+    usage = document["usage"]
+    table = Table(
+        title=f"billed usage beside the recount ({usage['requests']:,} requests)",
+        title_justify="left",
+    )
+    table.add_column("")
+    for name in ("count", "mean", "min", "p50", "p95", "max", "exact"):
+        table.add_column(name, justify="right")
+    rows = (
+        ("prompt (billed)", usage["prompt_tokens"], None),
+        ("recount - prompt", usage["prompt_difference"], usage["prompt_exact_matches"]),
+        (
+            "  exact rules only",
+            usage["exact_rule_prompt_difference"],
+            usage["exact_rule_prompt_exact_matches"],
+        ),
+        ("cached", usage["cached_tokens"], None),
+        ("completion (billed)", usage["completion_tokens"], None),
+        ("recount - completion", usage["completion_difference"], usage["completion_exact_matches"]),
+        ("reasoning", usage["reasoning_tokens"], None),
+    )
+    for label, row, exact in rows:
+        table.add_row(
+            label,
+            *(_number(row[s]) for s in ("count", "mean", "min", "p50", "p95", "max")),
+            _number(exact),
+        )
+    return table
+
+
+def _turns_table(document: dict[str, Any]) -> Table:
+    turns = document["turns"]
+    table = Table(title="context growth by turn", title_justify="left")
+    for name in ("turn", "requests", "input mean", "input p50", "input p95", "history mean"):
+        table.add_column(name, justify="right")
+    shown = turns[:_TURNS_SHOWN]
+    for turn in shown:
+        table.add_row(
+            str(turn["turn"]),
+            _number(turn["requests"]),
+            _number(turn["input_tokens"]["mean"]),
+            _number(turn["input_tokens"]["p50"]),
+            _number(turn["input_tokens"]["p95"]),
+            _number(turn["history_tokens"]["mean"]),
+        )
+    if len(turns) > len(shown):
+        table.caption = f"{len(turns) - len(shown)} later turns in the JSON report"
+    return table
+
+
+def _days_table(document: dict[str, Any]) -> Table:
+    days = document["days"]
+    table = Table(title="system prompt and input by day", title_justify="left")
+    for name in ("day", "requests", "system mean", "system max", "input mean", "input p95"):
+        table.add_column(name, justify="right")
+    shown = days[-_DAYS_SHOWN:]
+    for day in shown:
+        table.add_row(
+            day["day"],
+            _number(day["requests"]),
+            _number(day["system_tokens"]["mean"]),
+            _number(day["system_tokens"]["max"]),
+            _number(day["input_tokens"]["mean"]),
+            _number(day["input_tokens"]["p95"]),
+        )
+    if len(days) > len(shown):
+        table.caption = f"the last {len(shown)} of {len(days)} days; all in the JSON report"
+    return table
+
+
+def _notes(document: dict[str, Any]) -> list[str]:
+    notes = []
+    skipped = document["skipped"]
+    if skipped["count"]:
+        kinds = ", ".join(f"{kind}: {n:,}" for kind, n in skipped["by_kind"].items())
+        notes.append(f"[yellow]skipped {skipped['count']:,} records[/yellow] ({kinds})")
+        for skip in skipped["first"][:_SKIPS_SHOWN]:
+            notes.append(
+                escape(f"  {skip['file']}:{skip['line']}: {skip['kind']}: {skip['reason']}")
+            )
+    approximate = document["approximate"]
+    if approximate["requests"]:
+        reasons = ", ".join(f"{k}: {v:,}" for k, v in approximate["by_reason"].items())
+        notes.append(f"{approximate['requests']:,} requests are approximate ({reasons})")
+    if document["images"]["unmeasured"]:
+        notes.append(
+            f"{document['images']['unmeasured']:,} images not measured (given by URL: "
+            "pass --image-size WxH to assume a size)"
+        )
+    cost = document["cost"]
+    if cost["prices"] is not None:
+        notes.append(
+            escape(
+                f"recount $ and billed $: {_dollars(cost['recount_usd'])} and "
+                f"{_dollars(cost['billed_usd'])}; prices of "
+                f"{cost['prices']['date'] or '?'} ({cost['prices']['source']})"
+            )
+        )
+    if cost["unpriced_models"]:
+        names = escape(", ".join(str(m) for m in cost["unpriced_models"][:5]))
+        notes.append(
+            f"no price for {len(cost['unpriced_models'])} models ({names}); give them "
+            "with --prices FILE"
+        )
+    return notes

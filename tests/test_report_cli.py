@@ -1,0 +1,182 @@
+"""The report and demo commands: terminal summary, JSON, Parquet, errors and exit status."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from log_factory import chat_log, write_jsonl
+from report_reference import bundled_prices, dollars, recount_record
+from tokenomix.cli import main
+
+COMPONENTS = ("system", "tools", "context", "history", "user", "images", "overhead", "output")
+
+
+@pytest.fixture
+def log(tmp_path):
+    records = chat_log(3, 40)
+    path = tmp_path / "requests.jsonl"
+    write_jsonl(path, records, {5: "{broken"})
+    return path, records
+
+
+def test_report_writes_json_parquet_and_a_summary(log, tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    path, records = log
+    json_path, parquet_path = tmp_path / "report.json", tmp_path / "requests.parquet"
+    status = main(
+        [
+            "report",
+            str(path),
+            "--json",
+            str(json_path),
+            "--parquet",
+            str(parquet_path),
+            "--jobs",
+            "1",
+        ]
+    )
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "40 requests from 41 records" in out and "1 skipped" in out
+    assert f"{path}:6: not JSON" in out
+    document = json.loads(json_path.read_text())
+    assert document["schema"] == "tokenomix.report/1"
+    assert document["requests"] == 40 and document["skipped"]["count"] == 1
+
+    table = pq.read_table(parquet_path).to_pylist()
+    assert len(table) == 40
+    for row, record in zip(table, records, strict=True):
+        expected = recount_record(record)
+        assert row["file"] == str(path)
+        assert [row[c] for c in COMPONENTS[:-1]] == [
+            expected["components"][c] for c in COMPONENTS[:-1]
+        ]
+        assert row["input_tokens"] == expected["input"]
+        assert row["output_tokens"] == expected["output"]
+        assert row["model"] == expected["model"]
+        usage = expected["usage"] or (None,) * 5
+        assert (
+            row["usage_prompt_tokens"],
+            row["usage_cached_tokens"],
+            row["usage_completion_tokens"],
+        ) == (usage[0], usage[1], usage[3])
+        assert row["approximate"] == bool(expected["flags"])
+        assert_costs(row, expected)
+    assert [row["line"] for row in table] == [n for n in range(1, 42) if n != 6]
+
+
+def assert_costs(row, expected):
+    entry = bundled_prices().get(expected["model"])
+    if entry is None:
+        assert row["recount_usd"] is None and row["billed_usd"] is None
+        return
+    output = expected["output"] or 0
+    assert row["recount_usd"] == pytest.approx(
+        dollars(entry, prompt=expected["input"], output=output), rel=1e-12
+    )
+    usage = expected["usage"]
+    if usage is None:
+        assert row["billed_usd"] is None
+    else:
+        billed = dollars(
+            entry,
+            prompt=usage[0] or 0,
+            cached=usage[1] or 0,
+            output=usage[3] or 0,
+            reasoning=usage[4] or 0,
+        )
+        assert row["billed_usd"] == pytest.approx(billed, rel=1e-12)
+
+
+def test_compact_numbers_in_the_summary():
+    from tokenomix.report.terminal import _compact
+
+    assert [_compact(v) for v in (None, 999, 12_345, 266_049, 4_581_893, 7_250_000_000)] == [
+        "-",
+        "999",
+        "12,345",
+        "266.0k",
+        "4.58M",
+        "7.25G",
+    ]
+
+
+def test_json_to_standard_output(log, capsys):
+    path, _ = log
+    assert main(["report", str(path), "--json", "-"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["records"]["read"] == 41
+
+
+def test_strict_exits_non_zero_naming_file_and_line(log, capsys):
+    path, _ = log
+    assert main(["report", str(path), "--strict"]) == 1
+    assert f"{path}, line 6: not JSON" in capsys.readouterr().err
+
+
+def test_empty_input_is_a_clear_error(tmp_path, capsys):
+    path = tmp_path / "empty.jsonl"
+    path.write_text("")
+    assert main(["report", str(path)]) == 1
+    assert "the input is empty" in capsys.readouterr().err
+
+
+def test_no_countable_record_is_an_error(tmp_path, capsys):
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"messages": [{"role": "user"}]}\n' * 3)
+    assert main(["report", str(path)]) == 1
+    assert "no request could be counted: all 3 records were skipped" in capsys.readouterr().err
+
+
+def test_missing_file(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nope.jsonl")]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_own_prices(log, tmp_path, capsys):
+    path, _ = log
+    prices = tmp_path / "prices.json"
+    prices.write_text(
+        json.dumps(
+            {
+                "date": "2030-01-01",
+                "source": "contract",
+                "prices": {"gpt-4o": {"input": 1.0, "output": 1.0}},
+            }
+        )
+    )
+    assert main(["report", str(path), "--prices", str(prices), "--json", "-"]) == 0
+    cost = json.loads(capsys.readouterr().out)["cost"]
+    assert cost["prices"] == {"date": "2030-01-01", "source": "contract"}
+    assert "gpt-4o-mini" in cost["unpriced_models"]
+
+
+@pytest.mark.parametrize(
+    "arguments", [["--image-size", "big"], ["--model", "a", "--encoding", "b"], ["--format", "xml"]]
+)
+def test_bad_arguments(log, arguments, capsys):
+    path, _ = log
+    with pytest.raises(SystemExit) as exit_:
+        main(["report", str(path), *arguments])
+    assert exit_.value.code == 2
+
+
+def test_demo_reports_the_bundled_sample(capsys):
+    assert main(["demo", "--json", "-"]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["requests"] == 321
+    assert document["skipped"]["by_kind"] == {"message without content": 1, "not JSON": 1}
+    assert document["components"]["context"]["sum"] > 0
+    assert document["components"]["tools"]["sum"] > 0
+    assert document["components"]["images"]["sum"] > 0
+    assert document["images"]["unmeasured"] == 1
+    assert len(document["days"]) == 14
+    assert document["options"]["context_pattern"]
+
+
+def test_demo_summary(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "321 requests" in out and "system prompt and input by day" in out

@@ -1,0 +1,111 @@
+"""The bar: on a log the code has not seen, every figure of the JSON report equals an
+independent computation with tiktoken and NumPy (tests/report_reference.py)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from log_factory import chat_log, write_jsonl
+from report_reference import expected_document, recount_record
+from tokenomix.logs import RecountOptions
+from tokenomix.report import run_report
+
+BAD_LINES = {
+    3: '{"model": "gpt-4o", "messages": [',
+    7: "not json at all",
+    11: '{"model": "gpt-4o", "messages": [{"role": "user"}]}',
+}
+
+
+def assert_same(actual, expected, where="document"):
+    if isinstance(expected, dict):
+        for key, value in expected.items():
+            assert key in actual, f"{where}: missing {key!r}"
+            assert_same(actual[key], value, f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert len(actual) == len(expected), f"{where}: {len(actual)} != {len(expected)} items"
+        for index, (a, e) in enumerate(zip(actual, expected, strict=True)):
+            assert_same(a, e, f"{where}[{index}]")
+    elif isinstance(expected, float):
+        assert isinstance(actual, float) and math.isclose(actual, expected, rel_tol=1e-12), (
+            f"{where}: {actual!r} != {expected!r}"
+        )
+    else:
+        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+
+
+@settings(
+    max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_every_figure_equals_an_independent_recount(tmp_path, seed):
+    records = chat_log(seed, 60)
+    path = tmp_path / f"log-{seed}.jsonl"
+    write_jsonl(path, records, BAD_LINES)
+
+    report = run_report([str(path)], RecountOptions(jobs=1)).document
+
+    expected = expected_document([recount_record(record) for record in records])
+    assert_same(report, expected)
+    assert report["records"] == {
+        "read": len(records) + 3,
+        "counted": len(records),
+        "skipped": 3,
+        "joined": 0,
+        "blank_lines": 0,
+    }
+    assert report["skipped"]["by_kind"] == {"message without content": 1, "not JSON": 2}
+    assert [s["line"] for s in report["skipped"]["first"]] == [4, 8, 12]
+
+
+def test_context_pattern_and_assumed_image_size(tmp_path):
+    records = chat_log(7, 80)
+    pattern = r"(?s)the.{0,40}?and"
+    path = tmp_path / "log.jsonl"
+    write_jsonl(path, records)
+    options = RecountOptions(jobs=1, context_pattern=pattern, image_size=(1200, 900))
+
+    report = run_report([str(path)], options).document
+
+    expected = expected_document(
+        [recount_record(r, context_pattern=pattern, image_size=(1200, 900)) for r in records]
+    )
+    assert_same(report, expected)
+    assert report["components"]["context"]["sum"] > 0
+
+
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_worker_processes_give_the_same_report(tmp_path, monkeypatch, jobs):
+    import tokenomix.logs.pipeline as pipeline
+    import tokenomix.logs.sources as sources
+
+    records = chat_log(11, 300)
+    path = tmp_path / "log.jsonl"
+    write_jsonl(path, records, BAD_LINES)
+    alone = run_report([str(path)], RecountOptions(jobs=1)).document
+    monkeypatch.setattr(pipeline, "BYTES_PER_WORKER", 1)
+    monkeypatch.setattr(sources, "CHUNK_BYTES", 64 << 10)  # many chunks, several per worker
+
+    pooled = run_report([str(path)], RecountOptions(jobs=jobs)).document
+
+    assert pooled == alone
+
+
+def test_strict_stops_the_workers(tmp_path, monkeypatch):
+    # The error reaches the caller and the workers, some with results nobody reads, end.
+    import tokenomix.logs.pipeline as pipeline
+    import tokenomix.logs.sources as sources
+    from tokenomix.errors import InputError
+    from tokenomix.logs import Recount
+
+    records = chat_log(13, 400)
+    path = tmp_path / "log.jsonl"
+    write_jsonl(path, records, {2: "{broken"})
+    monkeypatch.setattr(pipeline, "BYTES_PER_WORKER", 1)
+    monkeypatch.setattr(sources, "CHUNK_BYTES", 16 << 10)
+    recount = Recount([str(path)], RecountOptions(jobs=2, strict=True))
+    with pytest.raises(InputError, match="line 3"):
+        list(recount.batches())
