@@ -11,7 +11,7 @@ from tokenomix import __version__
 from tokenomix.errors import TokenomixError
 
 # Subcommand modules, in the order `--help` lists them.
-COMMANDS = ["count", "kv", "report", "demo"]
+COMMANDS = ["count", "kv", "report", "demo", "bench"]
 
 
 def build_parser() -> argparse.ArgumentParser:

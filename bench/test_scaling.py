@@ -1,0 +1,54 @@
+"""Scaling of tokenomix's `count_batch` from one thread to two (and to every core).
+
+Each thread count gets its own fresh slices of the same mix: 1-8 KB documents drawn in turn
+from every input kind, four times the many-documents round size per round. On a shared
+machine the second core is rarely idle; `cores_used` in each result's extra info says how
+much CPU time the run actually got per second of wall time.
+"""
+
+from __future__ import annotations
+
+import pytest
+from bench_setup import BATCH_BYTES, CORPUS, ENCODING_NAMES, ROUNDS, contestant_or_skip, reference
+from fresh_text import KINDS, FreshText, load_units
+from racing import Group, cached_group, make_slice, race
+from tokenomix.race import Contestant
+from tokenomix.race.contestants import cores
+from tokenomix.registry import get_encoding
+
+THREADS = sorted({1, 2, cores()})
+
+
+def _group(encoding: str, threads: int) -> Group:
+    key = f"{encoding} threads={threads} scaling mixed"
+
+    def build() -> Group:
+        streams = [FreshText(load_units(CORPUS, kind), f"{key} {kind}") for kind in KINDS]
+        ref = reference(encoding)
+        slices = []
+        for _ in range(ROUNDS):
+            texts = []
+            for stream in streams:
+                texts += stream.documents(
+                    4 * BATCH_BYTES // len(streams), smallest=1000, largest=8000
+                )
+            slices.append(make_slice(ref, texts))
+        return Group(key, encoding, f"threads={threads}", "scaling", "mixed", slices)
+
+    return cached_group(build, key)
+
+
+@pytest.mark.parametrize(
+    ("encoding", "threads"),
+    [pytest.param(e, t, id=f"{e}-threads={t}") for e in ENCODING_NAMES for t in THREADS],
+)
+def test_scaling(benchmark, encoding, threads):
+    contestant_or_skip(encoding, "tokenomix")
+    encoding_object = get_encoding(encoding)
+    call = f"enc.count_batch(texts, num_threads={threads})"
+    counted = Contestant(
+        "tokenomix",
+        "tokenomix",
+        {"single": (call, lambda texts: encoding_object.count_batch(texts, num_threads=threads))},
+    )
+    race(benchmark, _group(encoding, threads), counted, "single")
