@@ -63,3 +63,25 @@ def test_real_encodings_against_reference(name, text):
     ref = reference_encoding(name)
     expected = reference_bpe.encode_ordinary(text, ENCODINGS[name].pat_str, ref._mergeable_ranks)
     assert tokenomix.get_encoding(name).encode_ordinary(text) == expected
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32),
+    monotone=st.booleans(),
+    runs=st.lists(
+        st.tuples(st.sampled_from("abcd"), st.integers(1, 3000)), min_size=1, max_size=6
+    ),
+)
+def test_long_pieces_of_few_runs(seed, monotone, runs):
+    # Over 4096 bytes, a piece of few runs of one letter is merged run by run.
+    text = "".join(c * k for c, k in runs)
+    text = text * (4097 // len(text) + 1)
+    ranks = random_vocabulary(seed, merges=120, monotone=monotone)
+    encoding = tokenomix.Encoding(
+        "random", pat_str=CL100K_PATTERN, mergeable_ranks=ranks, special_tokens={}
+    )
+    data = text.encode()
+    expected = [ranks[data]] if data in ranks else reference_bpe.merge_by_heap(data, ranks)
+    assert encoding.encode_ordinary(text) == expected
+    assert encoding.count(text) == len(expected)

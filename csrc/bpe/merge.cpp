@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <string>
 
 namespace tokenomix::bpe {
 
@@ -144,6 +145,124 @@ bool merge_by_buckets(LongPiece& piece, std::uint32_t n, Rank priority_limit, Me
   return monotone;
 }
 
+// A long piece of few runs (a megabyte of spaces is one run: 1,000,000 x " "), merged as
+// runs of equal tokens instead of part by part. Each round takes the lowest-priority join
+// among the pairs inside runs and between runs and makes all of its joins, leftmost first,
+// as the part-by-part merge would: a join of rank r inside a run of k tokens t leaves
+// floor(k/2) tokens tt and, for odd k, one t at the end; a join of rank r between runs takes
+// the last part of one and the first of the next. The two kinds never meet in one round (a
+// token is one byte string: t+t == s+u would make s == u == t), and a round makes no new pair
+// of rank r or lower as long as priorities grow, which is checked: false when it does not
+// hold, or when the piece has more runs than kMaxRuns (no longer cheap to scan), and the
+// caller falls back to the buckets.
+//
+//   "          " (10 spaces; "  " rank a, "    " rank b > a, "        " rank c > b)
+//   [" " x 10] -> [" "x2 x 5]  (round a) -> ["    " x 2, "  " x 1]  (round b)
+//              -> ["        " x 1, "  " x 1]  (round c)  -> no pair joins: 2 tokens
+class RunMerge {
+ public:
+  static constexpr std::size_t kMaxRuns = 64;
+
+  RunMerge(const Vocab& vocab, const MergeRule& rule, PairMemo& memo)
+      : vocab_(vocab), rule_(rule), memo_(memo) {}
+
+  // Merge [p, p + n); false (with nothing done) when the piece does not suit runs.
+  bool merge(const unsigned char* p, std::uint32_t n, std::size_t& parts, std::vector<Rank>* out) {
+    runs_.clear();
+    for (std::uint32_t i = 0; i < n; ++i) {
+      const Rank t = vocab_.byte_rank(p[i]);
+      if (!runs_.empty() && runs_.back().token == t) {
+        ++runs_.back().count;
+      } else if (runs_.size() == kMaxRuns) {
+        return false;
+      } else {
+        runs_.push_back(Run{t, 1});
+      }
+    }
+    Join last = 0;
+    for (Join best = lowest(); best != kNoJoin; best = lowest()) {
+      if (best <= last) return false;  // not monotone: the rounds would change the order
+      apply(best);
+      last = best;
+    }
+    parts = 0;
+    for (const Run& r : runs_) {
+      parts += r.count;
+      if (out != nullptr) out->insert(out->end(), r.count, r.token);
+    }
+    return true;
+  }
+
+ private:
+  struct Run {
+    Rank token;
+    std::uint32_t count;
+  };
+
+  Join join(Rank left, Rank right) {
+    const std::uint64_t memo_hash = PairMemo::hash(left, right);
+    bool found;
+    const Join known = memo_.find(left, right, memo_hash, found);
+    if (found) return known;
+    bytes_.assign(vocab_.bytes(left));
+    bytes_ += vocab_.bytes(right);
+    const auto* b = reinterpret_cast<const unsigned char*>(bytes_.data());
+    const Key key = Key::of(b, bytes_.size());
+    const Join j = rule_.join(vocab_, left, right, b, key, key.hash());
+    memo_.insert(left, right, memo_hash, j);
+    return j;
+  }
+
+  // The lowest join among the pairs inside and between runs.
+  Join lowest() {
+    Join best = kNoJoin;
+    for (std::size_t i = 0; i < runs_.size(); ++i) {
+      if (runs_[i].count >= 2) best = std::min(best, join(runs_[i].token, runs_[i].token));
+      if (i + 1 < runs_.size()) best = std::min(best, join(runs_[i].token, runs_[i + 1].token));
+    }
+    return best;
+  }
+
+  // Make every join equal to `j`, leftmost first, and renormalise the runs.
+  void apply(Join j) {
+    const Rank made = join_token(j);
+    next_.clear();
+    auto push = [&](Rank token, std::uint32_t count) {
+      if (count == 0) return;
+      if (!next_.empty() && next_.back().token == token) {
+        next_.back().count += count;
+      } else {
+        next_.push_back(Run{token, count});
+      }
+    };
+    bool first_taken = false;  // the first part of runs_[i] went into the previous join
+    for (std::size_t i = 0; i < runs_.size(); ++i) {
+      Run r = runs_[i];
+      if (first_taken) --r.count;
+      first_taken = false;
+      if (r.count >= 2 && join(r.token, r.token) == j) {
+        push(made, r.count / 2);
+        push(r.token, r.count % 2);
+        continue;
+      }
+      const bool take_last = r.count >= 1 && i + 1 < runs_.size() &&
+                             join(r.token, runs_[i + 1].token) == j;
+      push(r.token, take_last ? r.count - 1 : r.count);
+      if (take_last) {
+        push(made, 1);
+        first_taken = true;
+      }
+    }
+    runs_.swap(next_);
+  }
+
+  const Vocab& vocab_;
+  const MergeRule& rule_;
+  PairMemo& memo_;
+  std::vector<Run> runs_, next_;
+  std::string bytes_;
+};
+
 }  // namespace
 
 void ShortMerge::begin(const Vocab& vocab, const MergeRule& rule, const unsigned char* p,
@@ -258,6 +377,8 @@ std::size_t merge_piece(const Vocab& vocab, const MergeRule& rule, const unsigne
   const auto n = static_cast<std::uint32_t>(len);
   if (len <= kShortPiece) return merge_short(vocab, rule, p, n, scratch.memo, out);
   if (len <= kHeapPiece) return merge_piece_heap(vocab, rule, p, len, scratch, out);
+  std::size_t parts;
+  if (RunMerge(vocab, rule, scratch.memo).merge(p, n, parts, out)) return parts;
   LongPiece piece(vocab, rule, p, n, scratch);
   if (merge_by_buckets(piece, n, rule.priority_limit(), scratch)) return piece.finish(out);
   return merge_piece_heap(vocab, rule, p, len, scratch, out);
