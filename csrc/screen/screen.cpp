@@ -1,5 +1,6 @@
 #include "screen/screen.hpp"
 
+#include <cstring>
 #include <stdexcept>
 #include <utility>
 
@@ -27,6 +28,30 @@ Screen::Screen(std::vector<std::string> needles, std::vector<std::uint8_t> class
   if (!classes_.empty() && classes_.size() != kCodePoints) {
     throw std::invalid_argument("the class table must have one byte per code point");
   }
+  for (int b = 0; b < 256; ++b) {
+    if (first_byte_[b]) swar_first_bytes_.push_back(0x0101010101010101ull * b);
+  }
+  swar_ = swar_first_bytes_.size() <= kSwarBytes;
+}
+
+// The first index at or after i where a needle may start or a non-ASCII byte stands, eight
+// bytes at a time: a word is skipped when no byte has its high bit set and none equals a
+// first byte of a needle (the classic test for a zero byte, on the word xor the byte).
+std::size_t Screen::skip_plain_words(const unsigned char* p, std::size_t i, std::size_t n) const {
+  constexpr std::uint64_t kLow = 0x0101010101010101ull;
+  constexpr std::uint64_t kHigh = 0x8080808080808080ull;
+  while (i + 8 <= n) {
+    std::uint64_t word;
+    std::memcpy(&word, p + i, 8);
+    std::uint64_t hits = word & kHigh;
+    for (const std::uint64_t spread : swar_first_bytes_) {
+      const std::uint64_t x = word ^ spread;
+      hits |= (x - kLow) & ~x & kHigh;
+    }
+    if (hits != 0) break;
+    i += 8;
+  }
+  return i;
 }
 
 bool Screen::needle_at(std::string_view text, std::size_t pos) const {
@@ -43,6 +68,10 @@ bool Screen::flags(std::string_view text) const {
   std::uint8_t last_class = 0;  // of the previous character; ASCII are starters
   std::size_t i = 0;
   while (i < n) {
+    if (swar_ && last_class == 0) {
+      i = skip_plain_words(p, i, n);
+      if (i >= n) break;
+    }
     const unsigned char b = p[i];
     if (first_byte_[b] && needle_at(text, i)) return true;
     if (b < 0x80 || !check_code_points) {

@@ -36,8 +36,15 @@ class Screen {
  private:
   bool needle_at(std::string_view text, std::size_t pos) const;
 
+  std::size_t skip_plain_words(const unsigned char* p, std::size_t i, std::size_t n) const;
+
   std::vector<std::string> needles_;
   std::array<bool, 256> first_byte_{};  // some needle starts with this byte
+  // The distinct first bytes of the needles, when there are at most kSwarBytes of them, so
+  // that eight ASCII bytes at a time can be cleared at once.
+  static constexpr std::size_t kSwarBytes = 4;
+  std::vector<std::uint64_t> swar_first_bytes_;
+  bool swar_ = false;
   std::vector<std::uint8_t> classes_;
 };
 

@@ -240,26 +240,23 @@ class HfEncoding(Encoding):
             return np.ones(len(texts), dtype=bool)
         return selection.screen.flags(texts, num_threads)
 
-    def _ready(self, texts: list[str], ready: np.ndarray) -> list[str]:
-        """The unflagged texts as the engine reads them (a prefix space added if asked)."""
-        chosen = texts if len(ready) == len(texts) else [texts[i] for i in ready]
-        if self._pre.add_prefix_space:
-            chosen = [self._with_prefix_space(t) for t in chosen]
-        return chosen
-
     def _count_many(
         self, texts: list[str], selection: _Selection, num_threads: int | None
     ) -> np.ndarray:
         if selection.trivial:
             return _core.count_batch(self._core, texts, num_threads)
-        flags = self._flags(texts, selection, num_threads)
-        ready = np.flatnonzero(~flags)
-        counts = np.empty(len(texts), dtype=np.int64)
-        counts[ready] = _core.count_batch(self._core, self._ready(texts, ready), num_threads)
-        flagged = np.flatnonzero(flags).tolist()
+        if selection.screen is None:
+            counts = np.full(len(texts), -1, dtype=np.int64)
+        else:
+            counts = _core.count_screened(
+                self._core, selection.screen, texts, self._pre.add_prefix_space, num_threads
+            )
+        flagged = np.flatnonzero(counts < 0).tolist()
+        if not flagged:
+            return counts
         parts = [self._parts(_clean(texts[i]), selection) for i in flagged]
-        model_counts = iter(self._model_count_many([p for ps in parts for p in ps
-                                                     if isinstance(p, str)], num_threads))
+        model_texts = [p for text_parts in parts for p in text_parts if isinstance(p, str)]
+        model_counts = iter(self._model_count_many(model_texts, num_threads))
         for i, text_parts in zip(flagged, parts, strict=True):
             counts[i] = sum(1 if isinstance(p, int) else next(model_counts) for p in text_parts)
         return counts
@@ -269,22 +266,26 @@ class HfEncoding(Encoding):
     ) -> list[list[int]]:
         if selection.trivial:
             return _core.encode_batch(self._core, texts, num_threads, None)
-        flags = self._flags(texts, selection, num_threads)
-        ready = np.flatnonzero(~flags)
-        out: list[list[int]] = [[] for _ in texts]
-        native = _core.encode_batch(self._core, self._ready(texts, ready), num_threads, None)
-        for i, ids in zip(ready.tolist(), native, strict=True):
-            out[i] = ids
-        flagged = np.flatnonzero(flags).tolist()
+        if selection.screen is None:
+            out: list[list[int] | None] = [None] * len(texts)
+        else:
+            out = _core.encode_screened(
+                self._core, selection.screen, texts, self._pre.add_prefix_space, num_threads
+            )
+        flagged = [i for i, ids in enumerate(out) if ids is None]
+        if not flagged:
+            return out
         parts = [self._parts(_clean(texts[i]), selection) for i in flagged]
-        model_ids = iter(self._model_encode_many([p for ps in parts for p in ps
-                                                  if isinstance(p, str)], num_threads))
+        model_texts = [p for text_parts in parts for p in text_parts if isinstance(p, str)]
+        model_ids = iter(self._model_encode_many(model_texts, num_threads))
         for i, text_parts in zip(flagged, parts, strict=True):
+            ids = []
             for part in text_parts:
                 if isinstance(part, int):
-                    out[i].append(part)
+                    ids.append(part)
                 else:
-                    out[i] += next(model_ids)
+                    ids += next(model_ids)
+            out[i] = ids
         return out
 
     def _parts(self, text: str, selection: _Selection) -> list[int | str]:
