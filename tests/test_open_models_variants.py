@@ -248,3 +248,35 @@ def test_ignore_merges_off(tmp_path):
     texts = corpus_sample()
     expected = hf_batch_ids(hf_reference(path, split_special_tokens=True), texts)
     assert enc.encode_ordinary_batch(texts) == expected
+
+
+def handmade(merges: list, tmp_path) -> tuple[tokenomix.Encoding, object]:
+    """A byte-level BPE over the 256 bytes and "ab", "bc", "abc" with the given merges."""
+    from tokenizers import Tokenizer, pre_tokenizers
+
+    document = json.loads(trained())
+    vocab = {key: i for i, key in enumerate(sorted(pre_tokenizers.ByteLevel.alphabet()))}
+    vocab.update({"ab": 256, "bc": 257, "abc": 258})
+    document["model"].update(vocab=vocab, merges=merges)
+    document["added_tokens"] = []
+    document["pre_tokenizer"] = byte_level()
+    path = tmp_path / "handmade.json"
+    path.write_text(json.dumps(document))
+    return tokenomix.Encoding.from_file(path), Tokenizer.from_file(str(path))
+
+
+@pytest.mark.parametrize(
+    "merges",
+    [
+        ["b c", "a b", "b c", "ab c"],  # "b c" listed again: its last position counts
+        ["b c", "a b", "ab c"],
+        ["#version: 0.2", "a b", "ab c"],  # a version line is not a merge
+        [["a", "b"], ["b", "c"], ["ab", "c"]],  # merges as pairs
+    ],
+)
+def test_merge_lists(tmp_path, merges):
+    enc, ref = handmade(merges, tmp_path)
+    for text in ["abc", "abcabc", "xabcy", "bcab"]:
+        assert enc.encode(text) == hf_ids(ref, text)
+    expected = [enc.encode_single_token("a"), 257] if merges == ["b c", "a b", "ab c"] else [258]
+    assert enc.encode("abc") == expected

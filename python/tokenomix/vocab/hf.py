@@ -134,18 +134,30 @@ def _merge_ids(
     keys outside the alphabet (which never meet) left out."""
     if not isinstance(merges, list) or not merges:
         raise ValueError(f"{where}: the BPE model has no merges")
-    position: dict[tuple[int, int], int] = {}
-    for index, (left, right) in enumerate(_merge_pairs(merges, where)):
-        ids = []
+    pairs = _merge_pairs(merges, where)
+    get = vocab.get
+    lefts = [get(a) for a, _ in pairs]
+    rights = [get(b) for _, b in pairs]
+    joined = [get(a + b) for a, b in pairs]
+    if None in lefts or None in rights or None in joined:
+        _raise_unknown_merge(pairs, vocab, where)
+    ids = [(a, b) for a, b in zip(lefts, rights, strict=True) if tokens[a] and tokens[b]]
+    if len(set(ids)) == len(ids):
+        return ids
+    # A pair listed twice takes its last position (tokenizers builds a map from the list).
+    seen: set[tuple[int, int]] = set()
+    last = [p for p in reversed(ids) if not (p in seen or seen.add(p))]
+    return last[::-1]
+
+
+def _raise_unknown_merge(pairs: list[tuple[str, str]], vocab: dict[str, int], where: str):
+    for index, (left, right) in enumerate(pairs):
         for key in (left, right, left + right):
             if key not in vocab:
-                raise ValueError(f"{where}: merge {index} ({left!r}, {right!r}): {key!r} "
-                                 "is not in the vocabulary")
-            ids.append(vocab[key])
-        if tokens[ids[0]] and tokens[ids[1]]:
-            position.pop((ids[0], ids[1]), None)
-            position[(ids[0], ids[1])] = index
-    return list(position)  # dicts keep insertion order: re-inserted pairs move to the end
+                raise ValueError(
+                    f"{where}: merge {index} ({left!r}, {right!r}): {key!r} is not in the "
+                    "vocabulary"
+                )
 
 
 def _merge_pairs(merges: list, where: str) -> list[tuple[str, str]]:
