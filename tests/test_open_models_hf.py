@@ -204,6 +204,16 @@ def test_batches_accept_arrays_and_arrow_columns():
     ]
 
 
+def test_bad_batches():
+    enc = ours(HF_DIR / "qwen2_5.tokenizer.json")
+    with pytest.raises(ValueError, match="num_threads must be at least 1"):
+        enc.count_batch(["a b"], num_threads=0)
+    with pytest.raises(TypeError, match="not a single str"):
+        enc.count_batch("a b")
+    with pytest.raises(TypeError, match="expected str, got int"):
+        enc.encode_ordinary_batch(["a", 1])
+
+
 def test_encoding_is_an_encoding():
     enc = ours(HF_DIR / "qwen2_5.tokenizer.json")
     assert isinstance(enc, tokenomix.Encoding)

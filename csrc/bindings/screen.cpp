@@ -67,6 +67,9 @@ void for_each_text(const std::vector<std::string_view>& texts,
     }
   }
   starts.push_back(texts.size());
+  if (num_threads && *num_threads == 0) {
+    throw py::value_error("num_threads must be at least 1, or None");
+  }
   const std::size_t threads = num_threads.value_or(batch::hardware_threads());
   py::gil_scoped_release release;
   batch::parallel_for(starts.size() - 1, threads, [&](std::size_t task) {
