@@ -120,9 +120,6 @@ class Matcher:
             self._by_pattern[token.pattern] = token
         self._regex = _alternation(self._by_pattern)
 
-    def __bool__(self) -> bool:
-        return self._regex is not None
-
     def split(self, text: str, keep: Callable[[AddedToken], bool]) -> list[Split]:
         """Split text into added tokens (those `keep` accepts) and the text between them.
 
