@@ -21,5 +21,6 @@ pybind11::list to_list(const std::vector<unsigned>& ids);
 void bind_bpe(pybind11::module_& m);
 void bind_batch(pybind11::module_& m);
 void bind_cost(pybind11::module_& m);
+void bind_screen(pybind11::module_& m);
 
 }  // namespace tokenomix::bindings

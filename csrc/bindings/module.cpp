@@ -8,4 +8,5 @@ PYBIND11_MODULE(_core, m) {
   tokenomix::bindings::bind_bpe(m);
   tokenomix::bindings::bind_batch(m);
   tokenomix::bindings::bind_cost(m);
+  tokenomix::bindings::bind_screen(m);
 }

@@ -26,7 +26,8 @@
 //            Without possessives every alternative still matches as much as cl100k's does;
 //            only the whitespace rules differ: no \s++$, so the CR/LF rule comes first.
 //   qwen2    llama3 with \p{N} for \p{N}{1,3} (single digits).
-//   tekken   o200k with \p{N} for \p{N}{1,3} (Mistral's Tekken).
+//   tekken   o200k with \p{N} for \p{N}{1,3} and without the contraction suffix C
+//            (Mistral's Tekken).
 // and each is compiled for the Unicode tables of its reference (unicode.hpp).
 //
 // Design notes. ASCII is looked up in one 128-entry table of class bits rather than decoded;
@@ -227,8 +228,9 @@ inline const Byte* word_upper_plus_lower_star(const Byte* s, const Byte* end) {
 }
 
 // The letter alternatives of o200k, tried in the regex's backtracking order: the first
-// alternative with and without the optional prefix character, then the second likewise.
-template <class T>
+// alternative with and without the optional prefix character, then the second likewise;
+// then the contraction suffix, where the pattern has one (tekken has none).
+template <class T, bool kContractions>
 inline const Byte* word_o200k(const Byte* p, const Byte* end, const CharBits& c) {
   const bool prefix = !(c.bits & (kLetterBit | kNumberBit | kCrLfBit));
   const bool word_char = c.bits & (kUpperBit | kLowerBit);
@@ -238,7 +240,7 @@ inline const Byte* word_o200k(const Byte* p, const Byte* end, const CharBits& c)
   if (e == nullptr && word_char) e = word_upper_star_lower_plus<T>(p, end);
   if (e == nullptr && prefix) e = word_upper_plus_lower_star<T>(after_prefix, end);
   if (e == nullptr && word_char) e = word_upper_plus_lower_star<T>(p, end);
-  if (e != nullptr && e < end && *e == '\'') {
+  if (kContractions && e != nullptr && e < end && *e == '\'') {
     if (const int n = contraction_length(e + 1, end, true)) e += 1 + n;
   }
   return e;
@@ -252,11 +254,12 @@ inline const Byte* punct_piece_o200k(const Byte* q, const Byte* end) {
   return q;
 }
 
-// The rules of o200k (and tekken, with kDigits 1) in order, for any first character.
-template <class T, int kDigits>
+// The rules of o200k (and tekken, with kDigits 1 and no contractions) in order, for any
+// first character.
+template <class T, int kDigits, bool kContractions>
 inline const Byte* next_piece_o200k_general(const Byte* p, const Byte* end) {
   const CharBits c = peek<T>(p, end);
-  if (const Byte* e = word_o200k<T>(p, end, c)) return e;
+  if (const Byte* e = word_o200k<T, kContractions>(p, end, c)) return e;
   if (c.bits & kNumberBit) return skip_numbers<T>(p + c.len, end, kDigits - 1);
   const Byte* q = p + (*p == ' ' && end - p >= 2);
   const CharBits e = peek<T>(q, end);
@@ -272,26 +275,27 @@ inline const Byte* next_piece_o200k_general(const Byte* p, const Byte* end) {
 //               punctuation, rule D (A and B need a letter or mark next);
 //   [0-9]       up to kDigits numbers (rule C);
 //   punctuation not followed by a letter or mark: rule D, since A and B need one.
-template <class T, int kDigits>
+template <class T, int kDigits, bool kContractions>
 inline const Byte* next_piece_o200k(const Byte* p, const Byte* end) {
   const Byte b0 = *p;
-  if (b0 >= 0x80) return next_piece_o200k_general<T, kDigits>(p, end);
+  if (b0 >= 0x80) return next_piece_o200k_general<T, kDigits, kContractions>(p, end);
   const std::uint8_t bits = kAsciiBits[b0];
   const Byte* s = p + (b0 == ' ' && end - p >= 2);
   if (*s >= 'a' && *s <= 'z') {
     const Byte* e = skip<T>(s + 1, end, kLowerBit);
-    if (e == end || *e != '\'') return e;
-    return next_piece_o200k_general<T, kDigits>(p, end);
+    if (e == end || !kContractions || *e != '\'') return e;
+    return next_piece_o200k_general<T, kDigits, kContractions>(p, end);
   }
   if (*s >= 'A' && *s <= 'Z') {
     // [A-Z]+ then a lower run (rule A), or nothing that could extend the word (rule B).
     const Byte* u = s + 1;
     while (u < end && *u >= 'A' && *u <= 'Z') ++u;
     const Byte* e = u < end && *u >= 'a' && *u <= 'z' ? skip<T>(u + 1, end, kLowerBit) : u;
-    if (e == end || (*e < 0x80 && !(kAsciiBits[*e] & (kUpperBit | kLowerBit)) && *e != '\'')) {
-      return e;
-    }
-    return next_piece_o200k_general<T, kDigits>(p, end);
+    if (e == end) return e;
+    const bool may_extend = (kAsciiBits[*e & 0x7F] & (kUpperBit | kLowerBit)) ||
+                            (kContractions && *e == '\'');
+    if (*e < 0x80 && !may_extend) return e;
+    return next_piece_o200k_general<T, kDigits, kContractions>(p, end);
   }
   if (b0 == ' ' && *s < 0x80 && (kAsciiBits[*s] & kPunctBit)) return punct_piece_o200k<T>(s, end);
   if (bits & kNumberBit) return skip_numbers<T>(p + 1, end, kDigits - 1);
@@ -299,7 +303,7 @@ inline const Byte* next_piece_o200k(const Byte* p, const Byte* end) {
     const CharBits next = peek<T>(p + 1, end);
     if (!(next.bits & (kUpperBit | kLowerBit))) return punct_piece_o200k<T>(p + 1, end);
   }
-  return next_piece_o200k_general<T, kDigits>(p, end);
+  return next_piece_o200k_general<T, kDigits, kContractions>(p, end);
 }
 
 }  // namespace detail
@@ -313,11 +317,11 @@ decltype(auto) with_scanner_for(Pattern pattern, F&& f) {
     case Pattern::kCl100k: return f(detail::next_piece_cl100k<T, 3, true>);
     case Pattern::kLlama3: return f(detail::next_piece_cl100k<T, 3, false>);
     case Pattern::kQwen2: return f(detail::next_piece_cl100k<T, 1, false>);
-    case Pattern::kO200k: return f(detail::next_piece_o200k<T, 3>);
+    case Pattern::kO200k: return f(detail::next_piece_o200k<T, 3, true>);
     case Pattern::kTekken:
     case Pattern::kNone: break;  // kNone never reaches a scanner (Encoder checks)
   }
-  return f(detail::next_piece_o200k<T, 1>);
+  return f(detail::next_piece_o200k<T, 1, false>);
 }
 
 template <class F>

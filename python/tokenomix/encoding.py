@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Collection, Sequence
 from typing import Literal
 
@@ -60,6 +61,51 @@ class Encoding:
         scanner = _scanner_for(pat_str)
         core = _core.CoreEncoder.from_ranks(mergeable_ranks, scanner, list(special_tokens.items()))
         self._init(name, pat_str, core, special_tokens, explicit_n_vocab)
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        model: str | None = None,
+        pattern: str | None = None,
+        special_tokens: dict[str, int] | None = None,
+        name: str | None = None,
+    ) -> Encoding:
+        """Load the encoding of an open model from its tokenizer file (never the network).
+
+        Reads a Hugging Face tokenizer.json with a byte-level BPE model (the result is a
+        `tokenomix.hf_encoding.HfEncoding`: see there how `tokenizers`' added tokens map onto
+        this API), a Mistral Tekken file, or a tiktoken rank file; gzip-compressed or not.
+        A rank file needs its split pattern and special tokens: from `model`, a name of
+        `tokenomix.vocab.open_models.OPEN_MODELS`, or from `pattern` (a name such as
+        "llama3", or the regex) and `special_tokens`. Meta's Llama 3 rank file is
+        recognised by its contents.
+
+        Args:
+            path: the file.
+            model: for a rank file, the model whose pattern and special tokens to use.
+            pattern: for a rank file, the split pattern (overrides the model's).
+            special_tokens: for a rank file, the id of each special token.
+            name: the name reported by `name`; by default the model or the file name.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: the file is malformed or uses something tokenomix does not run (the
+                message names it).
+            ImportError: the tokenizer.json needs the `tokenizers` package (for a split
+                pattern without a built-in pre-tokenizer), which is not installed.
+            KeyError: `model` is not a known model.
+
+        >>> enc = tokenomix.Encoding.from_file("llama3_1.tokenizer.json")
+        >>> enc.encode("hello world")
+        [15339, 1917]
+        """
+        from tokenomix.vocab.files import load_file  # the loaders import this module
+
+        return load_file(
+            path, model=model, pattern=pattern, special_tokens=special_tokens, name=name
+        )
 
     @classmethod
     def _from_core(

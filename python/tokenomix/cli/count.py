@@ -15,6 +15,7 @@ from rich.table import Table
 from tokenomix import _core
 from tokenomix.cli.options import add_encoding_options, encoding_from_args
 from tokenomix.encoding import Encoding
+from tokenomix.hf_encoding import HfEncoding
 from tokenomix.textfile import check_utf8, open_bytes
 
 DEFAULT_ENCODING = "o200k_base"
@@ -66,11 +67,27 @@ def _utf8_data(path: str, data, errors: str):
     return data
 
 
+def _needs_text(encoding: Encoding) -> bool:
+    # A tokenizer.json with a normalizer, added tokens that match in ordinary text or a
+    # pre-tokenizer the engine cannot run counts str, not the file's bytes in place.
+    return isinstance(encoding, HfEncoding) and not encoding._reads_raw_text
+
+
+def _count_data(encoding: Encoding, data, jobs: int | None) -> int:
+    if not _needs_text(encoding):
+        return _core.count_buffer(encoding._core, data, jobs)
+    text = bytes(data).decode("utf-8")
+    ready = encoding._text_for_core(text)
+    if ready is None:
+        return encoding.count(text)
+    return _core.count_buffer(encoding._core, ready.encode("utf-8"), jobs)
+
+
 def count_file(encoding: Encoding, path: str, *, errors: str, jobs: int | None) -> FileCount:
     """Count one file (or stdin for "-")."""
     with open_bytes(path) as raw:
         data = _utf8_data(path, raw, errors)
-        tokens = _core.count_buffer(encoding._core, data, jobs)
+        tokens = _count_data(encoding, data, jobs)
         return FileCount(path, tokens, len(raw), _core.count_code_points(data))
 
 
@@ -80,7 +97,10 @@ def count_lines(
     """Yield (line number, tokens, bytes in the file) for every line of a file."""
     with open_bytes(path) as raw:
         data = _utf8_data(path, raw, errors)
-        counts, _, sizes = _core.count_lines(encoding._core, data, jobs)
+        counts, starts, sizes = _core.count_lines(encoding._core, data, jobs)
+        if _needs_text(encoding):
+            lines = [bytes(data[a : a + n]).decode() for a, n in zip(starts, sizes, strict=True)]
+            counts = encoding.count_batch(lines, num_threads=jobs)
         if data is not raw:  # repaired: take the sizes of the lines as they are in the file
             sizes = _core.count_lines(encoding._core, raw, jobs)[2]
     for number, (tokens, size) in enumerate(zip(counts.tolist(), sizes.tolist()), start=1):
