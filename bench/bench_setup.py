@@ -20,6 +20,7 @@ import os
 import pathlib
 
 import pytest
+
 from tokenomix.race import VocabSource, build_contestants, contestant_names
 from tokenomix.vocab.openai import ENCODINGS
 

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+
 from tokenomix.race import Contestant
 from tokenomix.race.timing import WARM_UP
 

@@ -77,8 +77,9 @@ def corpus() -> str:
 def workload(kind: str) -> list[str]:
     text = corpus()
     rng = random.Random(5)
-    low, high, total = (1_000, 8_000, DOCUMENT_BYTES) if kind == "documents" else (
-        10, 300, DOCUMENT_BYTES // 4)
+    low, high, total = (
+        (1_000, 8_000, DOCUMENT_BYTES) if kind == "documents" else (10, 300, DOCUMENT_BYTES // 4)
+    )
     texts, size = [], 0
     while size < total:
         length = rng.randint(low, high)
@@ -134,8 +135,10 @@ def same_vocabulary(name: str) -> tokenomix.Encoding:
         return tokenomix.get_encoding("r50k_base")
     vocab = json.loads((VOCAB / "hf" / f"{name}.tokenizer.json").read_text())["model"]["vocab"]
     to_bytes = byte_level_decoding()
-    lines = [base64.b64encode(k.translate(to_bytes).encode("latin-1")).decode() + f" {v}"
-             for k, v in vocab.items()]
+    lines = [
+        base64.b64encode(k.translate(to_bytes).encode("latin-1")).decode() + f" {v}"
+        for k, v in vocab.items()
+    ]
     with tempfile.NamedTemporaryFile("w", suffix=".tiktoken", delete=False) as file:
         file.write("\n".join(lines))
     return tokenomix.Encoding.from_file(file.name, pattern="qwen2", special_tokens={})
@@ -157,11 +160,13 @@ def test_tokenizer_json(benchmark, texts, name):
 
     reference_seconds, expected = best_of(2, reference_counts)
     assert ours.count_batch(batch).tolist() == expected
-    best = best_in_turns({
-        "ours": lambda: ours.count_batch(batch),
-        "bundled": lambda: tokenomix.get_encoding(family).count_batch(batch),
-        "same vocabulary": lambda: same_vocabulary(name).count_batch(batch),
-    })
+    best = best_in_turns(
+        {
+            "ours": lambda: ours.count_batch(batch),
+            "bundled": lambda: tokenomix.get_encoding(family).count_batch(batch),
+            "same vocabulary": lambda: same_vocabulary(name).count_batch(batch),
+        }
+    )
     benchmark.group = f"open models: count_batch ({kind})"
     benchmark.pedantic(lambda: ours.count_batch(batch), rounds=3, iterations=1)
 
@@ -202,11 +207,13 @@ def tiktoken_reference(name: str):
         config = document["config"]
         size = config["default_vocab_size"] - config["default_num_special_tokens"]
         ranks = {base64.b64decode(t["token_bytes"]): t["rank"] for t in document["vocab"][:size]}
-        return tiktoken.Encoding(name, pat_str=config["pattern"], mergeable_ranks=ranks,
-                                 special_tokens={})
+        return tiktoken.Encoding(
+            name, pat_str=config["pattern"], mergeable_ranks=ranks, special_tokens={}
+        )
     ranks = load_tiktoken_bpe(str(path))
-    return tiktoken.Encoding(name, pat_str=SPLIT_PATTERNS["llama3"], mergeable_ranks=ranks,
-                             special_tokens={})
+    return tiktoken.Encoding(
+        name, pat_str=SPLIT_PATTERNS["llama3"], mergeable_ranks=ranks, special_tokens={}
+    )
 
 
 @pytest.mark.parametrize("name", list(RANK_FILES))
@@ -219,10 +226,12 @@ def test_rank_file(benchmark, texts, name):
         2, lambda: [len(ids) for ids in reference.encode_ordinary_batch(batch)]
     )
     assert ours.count_batch(batch).tolist() == expected
-    best = best_in_turns({
-        "ours": lambda: ours.count_batch(batch),
-        "bundled": lambda: tokenomix.get_encoding(family).count_batch(batch),
-    })
+    best = best_in_turns(
+        {
+            "ours": lambda: ours.count_batch(batch),
+            "bundled": lambda: tokenomix.get_encoding(family).count_batch(batch),
+        }
+    )
     benchmark.group = f"open models: count_batch ({kind})"
     benchmark.pedantic(lambda: ours.count_batch(batch), rounds=3, iterations=1)
     size = megabytes(batch)

@@ -30,6 +30,7 @@ import threading
 import time
 
 import pytest
+
 import tokenomix
 from tokenomix.logs import RecountOptions
 from tokenomix.report import run_report

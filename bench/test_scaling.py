@@ -12,6 +12,7 @@ import pytest
 from bench_setup import BATCH_BYTES, CORPUS, ENCODING_NAMES, ROUNDS, contestant_or_skip, reference
 from fresh_text import KINDS, FreshText, load_units
 from racing import Group, cached_group, make_slice, race
+
 from tokenomix.race import Contestant
 from tokenomix.race.contestants import cores
 from tokenomix.registry import get_encoding

@@ -21,6 +21,7 @@ import threading
 import time
 
 from fresh_text import worst_case
+
 from tokenomix.race import VocabSource, build_contestants
 from tokenomix.vocab.openai import ENCODINGS
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from conftest import reference_encoding
 from tokenomix.logs import COMPONENTS, Recount, RecountOptions
+
+from conftest import reference_encoding
 
 
 def tokens(text: str, encoding: str = "o200k_base") -> int:

@@ -10,6 +10,7 @@ import json
 import pathlib
 
 import tokenomix
+
 from conftest import SHARED
 
 HF_DIR = SHARED / "vocab" / "hf"
@@ -22,11 +23,11 @@ TEKKEN_FILE = SHARED / "vocab" / "mistral" / "tekken_240718.json.gz"
 # 16.0 and the normalizers' 9.0 disagree).
 TRICKY = (
     " \t\n\r\x0b\x0c\x85\xa0\u1680\u2000\u2028\u2029\u202f\u3000\x1c\x1f"
-    "'’sStTdDmMlLvVeErRſK"  # noqa: RUF001
-    "0123456789٣۴߀१௧٫½Ⅻ"  # noqa: RUF001
+    "'’sStTdDmMlLvVeErRſK"
+    "0123456789٣۴߀१௧٫½Ⅻ"
     "aZéÉǅʰªÆ家がア_"
     "\u0301\u0308\u093f\u094d\u20dd\u0903\u0316\u0334\u0345"
-    "!?.,;:/\\|<>_-#@&*()[]{}\"`~^"
+    '!?.,;:/\\|<>_-#@&*()[]{}"`~^'
     "👍🏽👨‍👩‍👧\u200d\ufe0f🇫🇷"
     "\u1100\u1161\u11a8\uac00\u212b\ufb01\u2460\uff21"  # jamo, Hangul, compatibility forms
     "\U00011f00\U0001e4d0\U00031350"  # Unicode 15
@@ -92,8 +93,9 @@ def tekken_tiktoken():
     config = document["config"]
     size = config["default_vocab_size"] - config["default_num_special_tokens"]
     ranks = {base64.b64decode(t["token_bytes"]): t["rank"] for t in document["vocab"][:size]}
-    return tiktoken.Encoding("tekken", pat_str=config["pattern"], mergeable_ranks=ranks,
-                             special_tokens={})
+    return tiktoken.Encoding(
+        "tekken", pat_str=config["pattern"], mergeable_ranks=ranks, special_tokens={}
+    )
 
 
 def tekken_ids(text: str) -> list[int]:
@@ -116,7 +118,14 @@ def edited(name: str, tmp_path: pathlib.Path, edit) -> pathlib.Path:
 
 
 def added_token(content: str, token_id: int, *, special: bool = False, **flags) -> dict:
-    entry = dict(id=token_id, content=content, single_word=False, lstrip=False, rstrip=False,
-                 normalized=False, special=special)
+    entry = dict(
+        id=token_id,
+        content=content,
+        single_word=False,
+        lstrip=False,
+        rstrip=False,
+        normalized=False,
+        special=special,
+    )
     entry.update(flags)
     return entry

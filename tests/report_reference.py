@@ -18,6 +18,7 @@ from typing import Any
 
 import imagesize
 import numpy as np
+
 from conftest import reference_encoding
 
 ENCODING_OF = {  # the models the generated logs use, as tiktoken 0.14 maps them

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from tokenomix.analytics import Histogram
 
 values = st.lists(st.integers(-(2**40), 2**40), min_size=1, max_size=300)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from log_factory import chat_log, write_jsonl
+
 from tokenomix.analytics import ReportStats
 from tokenomix.logs import Recount, RecountOptions
 from tokenomix.pricing import default_prices

@@ -3,11 +3,13 @@ safe across fork and from several Python threads at once."""
 
 import concurrent.futures
 import multiprocessing
+import re
 
 import numpy as np
 import pytest
 
 import tokenomix
+
 from conftest import SHARED, reference_encoding
 
 TEXTS = (SHARED / "corpus" / "prose" / "botchan_en.txt").read_text().split("\n\n")
@@ -105,7 +107,8 @@ def test_count_batch_reads_dataframe_columns():
     encoding = tokenomix.get_encoding("cl100k_base")
     expected = _expected(encoding, ARROW_TEXTS)
     assert encoding.count_batch(pl.Series(ARROW_TEXTS)).tolist() == expected
-    assert encoding.count_batch(pd.Series(ARROW_TEXTS, dtype="string[pyarrow]")).tolist() == expected
+    series = pd.Series(ARROW_TEXTS, dtype="string[pyarrow]")
+    assert encoding.count_batch(series).tolist() == expected
     assert encoding.count_batch(pa.array(ARROW_TEXTS).dictionary_encode()).tolist() == expected
     assert encoding.count_batch(pd.Series(ARROW_TEXTS, dtype="category")).tolist() == expected
     assert encoding.count_batch(pl.Series(ARROW_TEXTS, dtype=pl.Categorical)).tolist() == expected
@@ -114,7 +117,7 @@ def test_count_batch_reads_dataframe_columns():
 def test_arrow_column_of_another_type_is_refused():
     import pyarrow as pa
 
-    with pytest.raises(TypeError, match="type format 'l'.*only string columns"):
+    with pytest.raises(TypeError, match=r"type format 'l'.*only string columns"):
         tokenomix.get_encoding("o200k_base").count_batch(pa.array([1, 2]))
 
 
@@ -126,5 +129,7 @@ def test_encode_batch_reads_arrow_and_checks_special_tokens():
     assert ours.encode_batch(pa.array(texts), allowed_special="all") == ref.encode_batch(
         texts, allowed_special="all"
     )
-    with pytest.raises(ValueError, match="text 0 contains the special token '<|endoftext|>'"):
+    with pytest.raises(
+        ValueError, match=re.escape("text 0 contains the special token '<|endoftext|>'")
+    ):
         ours.encode_batch(pa.array(texts))

@@ -6,6 +6,7 @@ import json
 import pytest
 
 import tokenomix
+
 from conftest import SHARED, reference_encoding
 
 CASES = [json.loads(line) for line in (SHARED / "cases" / "cases.jsonl").read_text().splitlines()]

@@ -8,8 +8,9 @@ import sys
 import pytest
 
 import tokenomix
-from conftest import SHARED, reference_encoding
 from tokenomix.cli import main
+
+from conftest import SHARED, reference_encoding
 
 PROSE = SHARED / "corpus" / "prose" / "botchan_en.txt"
 CODE = SHARED / "corpus" / "code" / "rust_tiktoken_MIT.rs"
@@ -32,7 +33,8 @@ def test_counts_files_and_total(capsys):
 
 
 def test_large_file_counted_in_parallel_chunks_is_exact(tmp_path, capsys):
-    text = "".join(p.read_bytes().decode() for p in sorted((SHARED / "corpus" / "logs").glob("*.log")))
+    logs = sorted((SHARED / "corpus" / "logs").glob("*.log"))
+    text = "".join(p.read_bytes().decode() for p in logs)
     path = tmp_path / "big.log"
     path.write_text(text)
     for name in ["r50k_base", "cl100k_base", "o200k_base"]:
@@ -80,7 +82,8 @@ def test_errors_replace_counts_like_decoded_text(tmp_path, capsys, data):
 def test_table_output(capsys):
     assert main(["count", str(PROSE), str(CODE)]) == 0
     out = capsys.readouterr().out
-    assert "total" in out and f"{tokenomix.get_encoding('o200k_base').count(PROSE.read_bytes().decode()):,}" in out
+    tokens = tokenomix.get_encoding("o200k_base").count(PROSE.read_bytes().decode())
+    assert "total" in out and f"{tokens:,}" in out
 
 
 def test_errors_are_messages_not_tracebacks(tmp_path):

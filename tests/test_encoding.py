@@ -5,6 +5,7 @@ import pytest
 import tiktoken.model
 
 import tokenomix
+
 from conftest import SHARED, reference_encoding
 
 ALL = tokenomix.list_encoding_names()
@@ -12,7 +13,12 @@ ALL = tokenomix.list_encoding_names()
 
 def test_list_encoding_names():
     assert set(ALL) == {
-        "gpt2", "r50k_base", "p50k_base", "p50k_edit", "cl100k_base", "o200k_base",
+        "gpt2",
+        "r50k_base",
+        "p50k_base",
+        "p50k_edit",
+        "cl100k_base",
+        "o200k_base",
         "o200k_harmony",
     }
 
@@ -31,15 +37,26 @@ def test_properties_equal_tiktoken(name):
 
 def test_get_encoding_is_cached_and_names_unknown():
     assert tokenomix.get_encoding("cl100k_base") is tokenomix.get_encoding("cl100k_base")
-    with pytest.raises(ValueError, match="unknown encoding 'cl100k'.*o200k_base"):
+    with pytest.raises(ValueError, match=r"unknown encoding 'cl100k'.*o200k_base"):
         tokenomix.get_encoding("cl100k")
 
 
 @pytest.mark.parametrize(
     "model",
-    [*tiktoken.model.MODEL_TO_ENCODING, "gpt-4o-2024-08-06", "gpt-4.1-mini", "o1-preview",
-     "o3-mini", "gpt-4-0613", "gpt-3.5-turbo-0125", "gpt-5-nano", "gpt-oss-120b",
-     "ft:gpt-4o-mini:org::id", "text-embedding-3-small", "chatgpt-4o-latest"],
+    [
+        *tiktoken.model.MODEL_TO_ENCODING,
+        "gpt-4o-2024-08-06",
+        "gpt-4.1-mini",
+        "o1-preview",
+        "o3-mini",
+        "gpt-4-0613",
+        "gpt-3.5-turbo-0125",
+        "gpt-5-nano",
+        "gpt-oss-120b",
+        "ft:gpt-4o-mini:org::id",
+        "text-embedding-3-small",
+        "chatgpt-4o-latest",
+    ],
 )
 def test_encoding_for_model_matches_tiktoken(model):
     assert tokenomix.encoding_name_for_model(model) == tiktoken.model.encoding_name_for_model(model)
@@ -89,9 +106,11 @@ def test_disallowed_special_can_name_plain_strings():
 
 def test_count_reads_special_tokens_as_text():
     encoding = tokenomix.get_encoding("cl100k_base")
-    assert encoding.count("hi<|endoftext|>there") == len(
-        encoding.encode_ordinary("hi<|endoftext|>there")
-    ) == 9
+    assert (
+        encoding.count("hi<|endoftext|>there")
+        == len(encoding.encode_ordinary("hi<|endoftext|>there"))
+        == 9
+    )
 
 
 @pytest.mark.parametrize(
@@ -157,7 +176,10 @@ def test_encoding_from_mergeable_ranks():
         tokenomix.Encoding("mine", pat_str=r"\w+", mergeable_ranks=ranks, special_tokens={})
     with pytest.raises(ValueError, match="explicit_n_vocab"):
         tokenomix.Encoding(
-            "mine", pat_str=spec.pat_str, mergeable_ranks=ranks, special_tokens={},
+            "mine",
+            pat_str=spec.pat_str,
+            mergeable_ranks=ranks,
+            special_tokens={},
             explicit_n_vocab=5,
         )
 

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from logs_helpers import recount, tokens, write_lines
+
 from tokenomix.errors import InputError
 from tokenomix.logs import Recount, RecountOptions
 

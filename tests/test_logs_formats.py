@@ -10,6 +10,7 @@ import shutil
 import pytest
 from log_factory import png
 from logs_helpers import one, recount, tokens, write_lines
+
 from tokenomix.logs import Approximation, Recount, RecountOptions
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello there"}]}

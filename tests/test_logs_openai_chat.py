@@ -8,6 +8,7 @@ import json
 import pytest
 from log_factory import TOOL, png
 from logs_helpers import one, recount, tokens, write_lines
+
 from tokenomix.logs import Approximation
 
 

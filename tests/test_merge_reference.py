@@ -8,10 +8,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import reference_bpe
 import tokenomix
-from conftest import reference_encoding
 from tokenomix.vocab.openai import CL100K_PATTERN, ENCODINGS
+
+import reference_bpe
+from conftest import reference_encoding
 
 
 def random_vocabulary(seed: int, merges: int, monotone: bool) -> dict[bytes, int]:
@@ -69,9 +70,7 @@ def test_real_encodings_against_reference(name, text):
 @given(
     seed=st.integers(0, 2**32),
     monotone=st.booleans(),
-    runs=st.lists(
-        st.tuples(st.sampled_from("abcd"), st.integers(1, 3000)), min_size=1, max_size=6
-    ),
+    runs=st.lists(st.tuples(st.sampled_from("abcd"), st.integers(1, 3000)), min_size=1, max_size=6),
 )
 def test_long_pieces_of_few_runs(seed, monotone, runs):
     # Over 4096 bytes, a piece of few runs of one letter is merged run by run.

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokenomix
+
 from open_model_refs import HF_DIR, added_token, edited, hf_ids, hf_reference, ours
 
 LLAMA3 = HF_DIR / "llama3_1.tokenizer.json"
@@ -102,9 +103,38 @@ FLAGGED = [
     added_token("hello", 0),  # a vocabulary entry too: takes its id
     added_token("<s1>x", 0, special=True),  # longer than <s1>, same start
 ]
-PIECES = ["<s1>", "<s2>", "<s3>", "<s4>", "word", "[W]", "abc", "ab", " sp", "Ünï", "U\u0308nï",
-          "Ünï2", "hello", "<s1>x", " ", "  ", "\t", "\n", "x", "é", "_", "1", "-", "<", "s1>",
-          "\u00a0", "\u2003", "\u1c89", "\U0001e6c0", "\u0301"]
+PIECES = [
+    "<s1>",
+    "<s2>",
+    "<s3>",
+    "<s4>",
+    "word",
+    "[W]",
+    "abc",
+    "ab",
+    " sp",
+    "Ünï",
+    "U\u0308nï",
+    "Ünï2",
+    "hello",
+    "<s1>x",
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "x",
+    "é",
+    "_",
+    "1",
+    "-",
+    "<",
+    "s1>",
+    "\u00a0",
+    "\u2003",
+    "\u1c89",
+    "\U0001e6c0",
+    "\u0301",
+]
 
 
 def with_flagged(document):
@@ -116,8 +146,11 @@ def flagged_pair(name: str, tmp_dir: str):
     import pathlib
 
     path = edited(name, pathlib.Path(tmp_dir), with_flagged)
-    return (tokenomix.Encoding.from_file(path), hf_reference(path),
-            hf_reference(path, split_special_tokens=True))
+    return (
+        tokenomix.Encoding.from_file(path),
+        hf_reference(path),
+        hf_reference(path, split_special_tokens=True),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +159,11 @@ def tmp_dir(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", ["gpt2", "qwen2_5"])
-@settings(max_examples=400, deadline=None,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=400,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
 @given(pieces=st.lists(st.sampled_from(PIECES), max_size=10))
 def test_flags(tmp_dir, name, pieces):
     enc, ref, split_ref = flagged_pair(name, tmp_dir)

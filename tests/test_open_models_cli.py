@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from tokenomix.cli import main
+
 from conftest import SHARED
 from open_model_refs import (
     HF_DIR,
@@ -18,7 +20,6 @@ from open_model_refs import (
     llama3_tiktoken,
     tekken_ids,
 )
-from tokenomix.cli import main
 
 PROSE = SHARED / "corpus" / "prose" / "botchan_en.txt"
 MULTILINGUAL = sorted((SHARED / "corpus" / "multilingual").glob("*"))[0]
@@ -65,8 +66,14 @@ def test_rank_files(capsys):
     text = PROSE.read_bytes().decode()  # CRLF line ends kept
     doc = run_json(capsys, str(PROSE), "--tokenizer", str(LLAMA3_RANK_FILE))
     assert doc["total"]["tokens"] == len(llama3_tiktoken().encode_ordinary(text))
-    doc = run_json(capsys, str(PROSE), "--tokenizer", str(LLAMA3_RANK_FILE),
-                   "--tokenizer-model", "meta-llama/Meta-Llama-3-8B")
+    doc = run_json(
+        capsys,
+        str(PROSE),
+        "--tokenizer",
+        str(LLAMA3_RANK_FILE),
+        "--tokenizer-model",
+        "meta-llama/Meta-Llama-3-8B",
+    )
     assert doc["encoding"] == "meta-llama/Meta-Llama-3-8B"
     doc = run_json(capsys, str(PROSE), "--tokenizer", str(TEKKEN_FILE))
     assert doc["total"]["tokens"] == len(tekken_ids(text))
@@ -84,6 +91,17 @@ def test_option_errors(capsys, tmp_path):
     rank_file.write_bytes(LLAMA3_RANK_FILE.read_bytes()[:-1])
     assert main(["count", str(PROSE), "--tokenizer", str(rank_file)]) == 1
     assert "pass model=" in capsys.readouterr().err
-    assert main(["count", str(PROSE), "--tokenizer", str(rank_file),
-                 "--tokenizer-model", "nobody/unknown"]) == 1
+    assert (
+        main(
+            [
+                "count",
+                str(PROSE),
+                "--tokenizer",
+                str(rank_file),
+                "--tokenizer-model",
+                "nobody/unknown",
+            ]
+        )
+        == 1
+    )
     assert "unknown open model 'nobody/unknown'" in capsys.readouterr().err

@@ -8,10 +8,11 @@ import re
 import sys
 
 import pytest
+from test_open_models_variants import byte_level, sequence, split, trained
 
 import tokenomix
+
 from open_model_refs import added_token, tekken_document
-from test_open_models_variants import byte_level, sequence, split, trained
 
 
 def write(tmp_path, document, name="tokenizer.json"):
@@ -31,22 +32,39 @@ def small(**changes):
     ("change", "message"),
     [
         (lambda d: d["model"].update(type="WordPiece"), "model type 'WordPiece' is not supported"),
-        (lambda d: d["model"].update(continuing_subword_prefix="##"),
-         "continuing_subword_prefix='##' is not supported"),
+        (
+            lambda d: d["model"].update(continuing_subword_prefix="##"),
+            "continuing_subword_prefix='##' is not supported",
+        ),
         (lambda d: d["model"].update(dropout=0.1), "dropout=0.1 makes encoding random"),
         (lambda d: d.update(pre_tokenizer={"type": "Whitespace"}), "has no ByteLevel step"),
         (lambda d: d.update(pre_tokenizer=None), "has no ByteLevel step"),
-        (lambda d: d.update(pre_tokenizer=sequence(
-            {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always",
-             "split": True}, byte_level())), "pre-tokenizer 'Metaspace' is not supported"),
-        (lambda d: d.update(post_processor={"type": "Unknown"}),
-         "post-processor 'Unknown' is not supported"),
+        (
+            lambda d: d.update(
+                pre_tokenizer=sequence(
+                    {
+                        "type": "Metaspace",
+                        "replacement": "▁",
+                        "prepend_scheme": "always",
+                        "split": True,
+                    },
+                    byte_level(),
+                )
+            ),
+            "pre-tokenizer 'Metaspace' is not supported",
+        ),
+        (
+            lambda d: d.update(post_processor={"type": "Unknown"}),
+            "post-processor 'Unknown' is not supported",
+        ),
         (lambda d: d["model"].update(merges=["Ġ zzzz"]), "merge 0 .*'zzzz' is not in the vocab"),
         (lambda d: d["model"].update(merges=["a b c"]), "merge 0 .* is not 'a b'"),
         (lambda d: d["model"].update(merges=[]), "has no merges"),
         (lambda d: d["model"]["vocab"].pop("Ā"), "no token for the byte 0"),
-        (lambda d: d["added_tokens"].append({"id": 5, "content": "x"}),
-         "added_tokens\\[2\\] has no boolean 'single_word'"),
+        (
+            lambda d: d["added_tokens"].append({"id": 5, "content": "x"}),
+            "added_tokens\\[2\\] has no boolean 'single_word'",
+        ),
     ],
 )
 def test_unsupported_or_malformed(tmp_path, change, message):
@@ -66,12 +84,17 @@ def test_invalid_json(tmp_path):
 def test_without_the_tokenizers_package(tmp_path, monkeypatch):
     # Shapes with a native scanner load without it; others name what needs it.
     regex = r"\p{L}+|\P{L}"
-    native = write(tmp_path, small(pre_tokenizer=byte_level(), normalizer={"type": "NFKC"}),
-                   "native.json")
-    custom = write(tmp_path, small(pre_tokenizer=sequence(split(regex),
-                                                          byte_level(use_regex=False))))
-    lowercase = write(tmp_path, small(pre_tokenizer=byte_level(),
-                                      normalizer={"type": "Lowercase"}), "lowercase.json")
+    native = write(
+        tmp_path, small(pre_tokenizer=byte_level(), normalizer={"type": "NFKC"}), "native.json"
+    )
+    custom = write(
+        tmp_path, small(pre_tokenizer=sequence(split(regex), byte_level(use_regex=False)))
+    )
+    lowercase = write(
+        tmp_path,
+        small(pre_tokenizer=byte_level(), normalizer={"type": "Lowercase"}),
+        "lowercase.json",
+    )
     monkeypatch.setitem(sys.modules, "tokenizers", None)
     enc = tokenomix.Encoding.from_file(native)
     assert enc.encode("\ufb01 x") == enc.encode("fi x")  # NFKC without the package
@@ -90,8 +113,10 @@ def test_tekken_errors(tmp_path):
     newer = dict(document, config=dict(document["config"], version="v13"))
     with pytest.raises(ValueError, match="must list special_tokens"):
         tokenomix.Encoding.from_file(write(tmp_path, newer, "tekken.json"))
-    listed = dict(document, special_tokens=[{"rank": 0, "token_str": "<unk>"},
-                                            {"rank": 1, "token_str": "<s>"}])
+    listed = dict(
+        document,
+        special_tokens=[{"rank": 0, "token_str": "<unk>"}, {"rank": 1, "token_str": "<s>"}],
+    )
     enc = tokenomix.Encoding.from_file(write(tmp_path, listed, "tekken.json"))
     assert enc.encode_single_token("<s>") == 1
     assert enc.encode_single_token("<SPECIAL_2>") == 2
@@ -102,7 +127,9 @@ def test_added_token_patterns_must_differ(tmp_path):
     # tokenizers refuses two added tokens searched for as the same text (NFC makes the
     # decomposed one equal to the other); so does tokenomix.
     document = small(normalizer={"type": "NFC"})
-    document["added_tokens"] += [added_token("é", 0, normalized=True),
-                                 added_token("e\u0301", 0, normalized=True)]
+    document["added_tokens"] += [
+        added_token("é", 0, normalized=True),
+        added_token("e\u0301", 0, normalized=True),
+    ]
     with pytest.raises(ValueError, match="are both searched for as 'é'"):
         tokenomix.Encoding.from_file(write(tmp_path, document))

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_parity_corpus import CORPUS_FILES, documents, random_slices
 
 import tokenomix
+
 from conftest import SHARED
 from open_model_refs import HF_DIR, HF_FILES, TRICKY, hf_batch_ids, hf_ids, hf_reference, ours
-from test_parity_corpus import CORPUS_FILES, documents, random_slices
 
 FILE_IDS = [p.name.split(".")[0] for p in HF_FILES]
 
@@ -136,8 +137,20 @@ LLAMA3_CASES = {
     "x  \n  y": [87, 2355, 220, 379],  # C08
     "I'M we'll THEY'RE we'd": [40, 28703, 584, 3358, 63593, 95253, 584, 4265],  # C10
     "नमस्ते": [61196, 88344, 79468, 100365, 35470],  # C16
-    "cafe\u0301 \u1100\u1161\u11a8": [936, 1897, 54939, 87189, 226, 222, 157, 227, 94, 157, 228,
-                                      101],  # C18: no normalizer
+    "cafe\u0301 \u1100\u1161\u11a8": [
+        936,
+        1897,
+        54939,
+        87189,
+        226,
+        222,
+        157,
+        227,
+        94,
+        157,
+        228,
+        101,
+    ],  # C18: no normalizer
 }
 QWEN_CASES = {
     "cafe\u0301 \u1100\u1161\u11a8": [924, 58858, 126804],  # C18: NFC first
@@ -173,8 +186,12 @@ def test_cases_file_names_the_tokenizer_json_cases():
 
 @pytest.mark.parametrize(
     ("name", "text", "count"),
-    [("llama3_1", "a" * 100_000, 12_500), ("qwen2_5", "7" * 100_000, 100_000),
-     ("llama3_1", " " * 100_000 + "a", None), ("gpt2", "^" * 100_000, None)],
+    [
+        ("llama3_1", "a" * 100_000, 12_500),
+        ("qwen2_5", "7" * 100_000, 100_000),
+        ("llama3_1", " " * 100_000 + "a", None),
+        ("gpt2", "^" * 100_000, None),
+    ],
 )
 def test_long_runs(name, text, count):
     path = HF_DIR / f"{name}.tokenizer.json"
@@ -200,7 +217,8 @@ def test_batches_accept_arrays_and_arrow_columns():
     expected = [enc.count(t or "") for t in texts]
     assert enc.count_batch(pa.array(texts)).tolist() == expected
     assert enc.count_batch(np.array(["plain", "e\u0301"])).tolist() == [
-        enc.count("plain"), enc.count("e\u0301")
+        enc.count("plain"),
+        enc.count("e\u0301"),
     ]
 
 

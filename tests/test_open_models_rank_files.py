@@ -11,8 +11,19 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_parity_corpus import CORPUS_FILES, documents, random_slices
 
 import tokenomix
+from tokenomix.vocab.hf_components import byte_level_decoding
+from tokenomix.vocab.open_models import (
+    LLAMA3_1_SPECIAL_TOKENS,
+    LLAMA3_SPECIAL_TOKENS,
+    OPEN_MODELS,
+    QWEN2_5_SPECIAL_TOKENS,
+    open_model,
+)
+from tokenomix.vocab.rank_file import SPLIT_PATTERNS
+
 from open_model_refs import (
     HF_DIR,
     LLAMA3_RANK_FILE,
@@ -24,16 +35,6 @@ from open_model_refs import (
     tekken_document,
     tekken_ids,
 )
-from test_parity_corpus import CORPUS_FILES, documents, random_slices
-from tokenomix.vocab.hf_components import byte_level_decoding
-from tokenomix.vocab.open_models import (
-    LLAMA3_1_SPECIAL_TOKENS,
-    LLAMA3_SPECIAL_TOKENS,
-    OPEN_MODELS,
-    QWEN2_5_SPECIAL_TOKENS,
-    open_model,
-)
-from tokenomix.vocab.rank_file import SPLIT_PATTERNS
 
 
 @pytest.fixture(scope="module")
@@ -82,8 +83,15 @@ def test_llama3_arbitrary_text(llama3, text):
     assert llama3.count(text) == len(ref.encode_ordinary(text))
 
 
-@pytest.mark.parametrize("text", ["<|begin_of_text|>hi<|eot_id|>", "<|eom_id|><|python_tag|>",
-                                  "<|reserved_special_token_3|>x", "<|eot_id"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "<|begin_of_text|>hi<|eot_id|>",
+        "<|eom_id|><|python_tag|>",
+        "<|reserved_special_token_3|>x",
+        "<|eot_id",
+    ],
+)
 def test_llama3_special_tokens(llama3, text):
     ref = llama3_tiktoken()
     assert llama3.encode(text, allowed_special="all") == ref.encode(text, allowed_special="all")
@@ -119,8 +127,15 @@ def test_tekken_corpus(tekken):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(text=st.one_of(texts, st.lists(st.sampled_from(
-    ["don", "'t", "'S", "'ll", "'", "X", "we", "a", "é", " ", "1"]), max_size=10).map("".join)))
+@given(
+    text=st.one_of(
+        texts,
+        st.lists(
+            st.sampled_from(["don", "'t", "'S", "'ll", "'", "X", "we", "a", "é", " ", "1"]),
+            max_size=10,
+        ).map("".join),
+    )
+)
 def test_tekken_arbitrary_text(tekken, text):
     # Tekken's pattern has no contraction suffix: "don'ta" splits as "don", "'ta".
     assert tekken.encode_ordinary(text) == tekken_ids(text)
@@ -160,7 +175,9 @@ def test_qwen_rank_file(tmp_path):
     reference = hf_reference(HF_DIR / "qwen2_5.tokenizer.json")
     assert enc.encode_ordinary_batch(corpus) == hf_batch_ids(reference, corpus)
     assert enc.encode("<|im_start|>x<tool_call>", allowed_special="all") == [
-        151644, 87, 151657,
+        151644,
+        87,
+        151657,
     ]
 
 

@@ -11,22 +11,24 @@ import unicodedata
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_unicode import probes
 
 import tokenomix
-from conftest import REPO
-from open_model_refs import HF_DIR, added_token, edited, hf_batch_ids, hf_ids, hf_reference, ours
-from test_unicode import probes
 from tokenomix.vocab import hf_unicode
 from tokenomix.vocab.hf_unicode_data import NEWER_THAN_UNICODE_9
+
+from conftest import REPO
+from open_model_refs import HF_DIR, added_token, edited, hf_batch_ids, hf_ids, hf_reference, ours
 
 FORMS = ("NFC", "NFD", "NFKC", "NFKD")
 
 
 def test_data_matches_its_generator():
     generator = runpy.run_path(str(REPO / "tools" / "gen_hf_unicode.py"))
-    assert generator["generate"]() == (
-        REPO / "python" / "tokenomix" / "vocab" / "hf_unicode_data.py"
-    ).read_text()
+    assert (
+        generator["generate"]()
+        == (REPO / "python" / "tokenomix" / "vocab" / "hf_unicode_data.py").read_text()
+    )
 
 
 @pytest.mark.parametrize("name", ["llama3_1", "qwen2_5", "gpt2"])
@@ -49,16 +51,26 @@ def reference_normalizers():
 def normalization_probes(c: str) -> list[str]:
     # Alone, in canonical order against marks of class 220, 230, 1 and 240, composing with a
     # base before it and a mark after it, and after a Hangul leading consonant.
-    return [c, "a\u0316" + c + "\u0301", c + "\u0334", "\u0345" + c, "a" + c, c + "\u0301",
-            "\u1100" + c]
+    return [
+        c,
+        "a\u0316" + c + "\u0301",
+        c + "\u0334",
+        "\u0345" + c,
+        "a" + c,
+        c + "\u0301",
+        "\u1100" + c,
+    ]
 
 
 def test_normalization_of_every_character_that_normalization_moves():
     import unicodedata2
 
     reference = reference_normalizers()
-    newer = {chr(cp) for i in range(0, len(NEWER_THAN_UNICODE_9), 2)
-             for cp in range(NEWER_THAN_UNICODE_9[i], NEWER_THAN_UNICODE_9[i + 1] + 1)}
+    newer = {
+        chr(cp)
+        for i in range(0, len(NEWER_THAN_UNICODE_9), 2)
+        for cp in range(NEWER_THAN_UNICODE_9[i], NEWER_THAN_UNICODE_9[i + 1] + 1)
+    }
     chars = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
     moved = [c for c in chars if unicodedata2.combining(c) or unicodedata2.decomposition(c)]
     for c in sorted(set(moved) | newer | set(chars[::97])):
@@ -68,10 +80,16 @@ def test_normalization_of_every_character_that_normalization_moves():
 
 
 @settings(max_examples=500, deadline=None)
-@given(text=st.text(alphabet=st.sampled_from(
-    "ae\u0301\u0316\u0334\u0345\u1100\u1161\u11a8\uac00\u212b\ufb01\u0f73\u0344\u1e9b"
-    "\u0897\u1df6\u07fd\U00016d67\U00016d68\U000113b8\U000113c2\U000105c9\ufdfa\u0958"
-    "\U000f0000\u0300\u05b0\u0e38\u3099\u309a"), max_size=12))
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(
+            "ae\u0301\u0316\u0334\u0345\u1100\u1161\u11a8\uac00\u212b\ufb01\u0f73\u0344\u1e9b"
+            "\u0897\u1df6\u07fd\U00016d67\U00016d68\U000113b8\U000113c2\U000105c9\ufdfa\u0958"
+            "\U000f0000\u0300\u05b0\u0e38\u3099\u309a"
+        ),
+        max_size=12,
+    )
+)
 def test_normalization_of_mixed_sequences(text):
     reference = reference_normalizers()
     for form in FORMS:
@@ -99,8 +117,9 @@ def single_word(tmp_path_factory):
 @pytest.mark.parametrize("plane", [0, 1, 2, 3, 14])
 def test_word_characters_of_every_code_point(single_word, plane):
     enc, ref = single_word
-    chars = [chr(cp) for cp in range(plane * 0x10000, (plane + 1) * 0x10000)
-             if not 0xD800 <= cp < 0xE000]
+    chars = [
+        chr(cp) for cp in range(plane * 0x10000, (plane + 1) * 0x10000) if not 0xD800 <= cp < 0xE000
+    ]
     text = " ".join(f"{c}qqq qqq{c}" for c in chars)
     chunks = [text[i : i + 60_000] for i in range(0, len(text), 60_000)]
     assert enc.encode_batch(chunks, allowed_special="all") == hf_batch_ids(ref, chunks)

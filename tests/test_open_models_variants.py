@@ -12,17 +12,9 @@ import json
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_parity_corpus import CORPUS_FILES, documents
 
 import tokenomix
-from open_model_refs import (
-    TRICKY,
-    added_token,
-    edited,
-    hf_batch_ids,
-    hf_ids,
-    hf_reference,
-)
-from test_parity_corpus import CORPUS_FILES, documents
 from tokenomix.vocab.hf_components import (
     GPT2_PATTERN,
     LLAMA3_PATTERN,
@@ -32,10 +24,23 @@ from tokenomix.vocab.hf_components import (
     read_pre_tokenizer,
 )
 
+from open_model_refs import (
+    TRICKY,
+    added_token,
+    edited,
+    hf_batch_ids,
+    hf_ids,
+    hf_reference,
+)
+
 
 def byte_level(add_prefix_space=False, use_regex=True):
-    return {"type": "ByteLevel", "add_prefix_space": add_prefix_space, "trim_offsets": True,
-            "use_regex": use_regex}
+    return {
+        "type": "ByteLevel",
+        "add_prefix_space": add_prefix_space,
+        "trim_offsets": True,
+        "use_regex": use_regex,
+    }
 
 
 def split(regex, behavior="Isolated", invert=False, literal=False):
@@ -58,28 +63,40 @@ PRE_TOKENIZERS = {
     "gpt2_split": (sequence(split(GPT2_PATTERN), byte_level(use_regex=False)), True),
     "nested_sequence": (sequence(sequence(byte_level())), True),
     "digits_then_byte_level": (
-        sequence({"type": "Digits", "individual_digits": True}, byte_level()), False),
+        sequence({"type": "Digits", "individual_digits": True}, byte_level()),
+        False,
+    ),
     "custom_splits": (
         sequence(
             split(r"\p{N}{1,3}"),
-            split(r"[一-龥぀-ゟ゠-ヿ]+"),  # noqa: RUF001
+            split(r"[一-龥぀-ゟ゠-ヿ]+"),
             split(LLAMA3_PATTERN),
             byte_level(use_regex=False),
         ),
         False,
     ),
     "byte_level_before_digits": (
-        sequence({"type": "Punctuation", "behavior": "Contiguous"}, byte_level(),
-                 {"type": "Digits", "individual_digits": False}, split("[0-9][0-9][0-9]")),
-        False),
+        sequence(
+            {"type": "Punctuation", "behavior": "Contiguous"},
+            byte_level(),
+            {"type": "Digits", "individual_digits": False},
+            split("[0-9][0-9][0-9]"),
+        ),
+        False,
+    ),
     "prefix_space_per_piece": (
         sequence(split(LLAMA3_PATTERN), byte_level(add_prefix_space=True, use_regex=False)),
-        False),
-    "merged_with_previous": (sequence(split(" ", "MergedWithPrevious", literal=True),
-                                      byte_level(use_regex=False)), False),
+        False,
+    ),
+    "merged_with_previous": (
+        sequence(split(" ", "MergedWithPrevious", literal=True), byte_level(use_regex=False)),
+        False,
+    ),
     "removed": (sequence(split(r"\s+", "Removed"), byte_level(use_regex=False)), False),
-    "inverted": (sequence(split(r"\p{L}+", "Isolated", invert=True),
-                          byte_level(use_regex=False)), False),
+    "inverted": (
+        sequence(split(r"\p{L}+", "Isolated", invert=True), byte_level(use_regex=False)),
+        False,
+    ),
     "whitespace_then_byte_level": (sequence({"type": "Whitespace"}, byte_level()), False),
 }
 NORMALIZERS = {
@@ -116,8 +133,14 @@ def trained(vocab_size: int = 3000) -> str:
     return tokenizer.to_str()
 
 
-def variant(pre_tokenizer="llama3_split", normalizer="none", *, ignore_merges=False,
-            added=(), post_processor=None) -> str:
+def variant(
+    pre_tokenizer="llama3_split",
+    normalizer="none",
+    *,
+    ignore_merges=False,
+    added=(),
+    post_processor=None,
+) -> str:
     document = json.loads(trained())
     document["pre_tokenizer"] = PRE_TOKENIZERS[pre_tokenizer][0]
     document["normalizer"] = NORMALIZERS[normalizer]
@@ -189,8 +212,23 @@ def test_corpus(tmp_dir, pre_tokenizer, normalizer, ignore_merges):
 
 
 lookalikes = st.lists(
-    st.sampled_from(["<tool_call>", "Ünïcode", "U\u0308nïcode", "[MASK]", "wd", "<|im_start|>",
-                     " ", "  ", "\n", "x", "_", "12", "é"]),
+    st.sampled_from(
+        [
+            "<tool_call>",
+            "Ünïcode",
+            "U\u0308nïcode",
+            "[MASK]",
+            "wd",
+            "<|im_start|>",
+            " ",
+            "  ",
+            "\n",
+            "x",
+            "_",
+            "12",
+            "é",
+        ]
+    ),
     max_size=8,
 ).map("".join)
 texts = st.one_of(st.text(alphabet=TRICKY, max_size=60), st.text(max_size=80), lookalikes)
@@ -215,20 +253,37 @@ def test_arbitrary_text(tmp_dir, pre_tokenizer, normalizer, ignore_merges, text)
 @pytest.mark.parametrize(
     "post_processor",
     [
-        {"type": "TemplateProcessing",
-         "single": [{"SpecialToken": {"id": "<|im_start|>", "type_id": 0}},
-                    {"Sequence": {"id": "A", "type_id": 0}},
-                    {"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}}],
-         "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 1}}],
-         "special_tokens": {
-             "<|im_start|>": {"id": "<|im_start|>", "ids": [1], "tokens": ["<|im_start|>"]},
-             "<|endoftext|>": {"id": "<|endoftext|>", "ids": [0], "tokens": ["<|endoftext|>"]},
-         }},
-        {"type": "RobertaProcessing", "sep": ["<|endoftext|>", 0], "cls": ["<|im_start|>", 1],
-         "trim_offsets": True, "add_prefix_space": False},
+        {
+            "type": "TemplateProcessing",
+            "single": [
+                {"SpecialToken": {"id": "<|im_start|>", "type_id": 0}},
+                {"Sequence": {"id": "A", "type_id": 0}},
+                {"SpecialToken": {"id": "<|endoftext|>", "type_id": 0}},
+            ],
+            "pair": [
+                {"Sequence": {"id": "A", "type_id": 0}},
+                {"Sequence": {"id": "B", "type_id": 1}},
+            ],
+            "special_tokens": {
+                "<|im_start|>": {"id": "<|im_start|>", "ids": [1], "tokens": ["<|im_start|>"]},
+                "<|endoftext|>": {"id": "<|endoftext|>", "ids": [0], "tokens": ["<|endoftext|>"]},
+            },
+        },
+        {
+            "type": "RobertaProcessing",
+            "sep": ["<|endoftext|>", 0],
+            "cls": ["<|im_start|>", 1],
+            "trim_offsets": True,
+            "add_prefix_space": False,
+        },
         {"type": "BertProcessing", "sep": ["<|endoftext|>", 0], "cls": ["<|im_start|>", 1]},
-        {"type": "Sequence", "processors": [byte_level(), {
-            "type": "BertProcessing", "sep": ["<|endoftext|>", 0], "cls": ["<|im_start|>", 1]}]},
+        {
+            "type": "Sequence",
+            "processors": [
+                byte_level(),
+                {"type": "BertProcessing", "sep": ["<|endoftext|>", 0], "cls": ["<|im_start|>", 1]},
+            ],
+        },
     ],
     ids=["template", "roberta", "bert", "sequence"],
 )

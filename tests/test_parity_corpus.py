@@ -6,6 +6,7 @@ import random
 import pytest
 
 import tokenomix
+
 from conftest import SHARED, reference_encoding
 
 ENCODINGS = ["r50k_base", "p50k_base", "cl100k_base", "o200k_base"]

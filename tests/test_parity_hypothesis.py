@@ -7,6 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tokenomix
+
 from conftest import reference_encoding
 
 ENCODINGS = ["r50k_base", "cl100k_base", "o200k_base"]
@@ -18,7 +19,7 @@ TRICKY = (
     "0123456789٣۴߀१௧٫½Ⅻ"  # \p{N} in several scripts, numeric letters
     "aZéÉǅʰªÆ家がア"  # Ll, Lu, Lt, Lm, Lo
     "\u0301\u0308\u093f\u094d\u20dd\u0903"  # Mn, Mc, Me
-    "!?.,;:/\\|<>_-#@&*()[]{}\"`~^"  # punctuation and symbols
+    '!?.,;:/\\|<>_-#@&*()[]{}"`~^'  # punctuation and symbols
     "👍🏽👨‍👩‍👧\u200d\ufe0f🇫🇷"  # emoji, modifiers, ZWJ, VS16, flags
     "\U0001e6c0\U00016d40\u1c89\U00010d4a"  # assigned in Unicode 16 or 17
 )
@@ -26,8 +27,19 @@ tricky_text = st.text(alphabet=TRICKY, max_size=80)
 any_text = st.text(st.characters(exclude_categories=()), max_size=60)
 lookalikes = st.lists(
     st.sampled_from(
-        ["<|endoftext|>", "<|endofprompt|>", "<|", "|>", "<|endoftext", "endoftext|>",
-         "<|fim_prefix|>", "<<|endoftext|>>", "x", " ", "\n"]
+        [
+            "<|endoftext|>",
+            "<|endofprompt|>",
+            "<|",
+            "|>",
+            "<|endoftext",
+            "endoftext|>",
+            "<|fim_prefix|>",
+            "<<|endoftext|>>",
+            "x",
+            " ",
+            "\n",
+        ]
     ),
     max_size=8,
 ).map("".join)

@@ -8,10 +8,11 @@ import random
 
 import pytest
 
-import reference_bpe
 import tokenomix
-from conftest import reference_encoding
 from tokenomix.vocab.openai import ENCODINGS
+
+import reference_bpe
+from conftest import reference_encoding
 
 MB = 1_000_000
 INPUTS = {

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
+
 from tokenomix.pricing import Price, PriceTable, default_prices, load_prices
 
 

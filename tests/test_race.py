@@ -6,12 +6,14 @@ import base64
 import json
 
 import pytest
-from conftest import reference_encoding
+
 from tokenomix.race import Contestant, Unavailable, VocabSource, build_contestants
 from tokenomix.race.contestants import _import
 from tokenomix.race.hf_json import byte_to_unicode, merge_rules, tokenizer_json
 from tokenomix.race.timing import time_counts
 from tokenomix.vocab.openai import CL100K_PATTERN, ENCODINGS, O200K_PATTERN
+
+from conftest import reference_encoding
 
 
 def test_byte_to_unicode_maps_every_byte_to_its_own_printable_character():

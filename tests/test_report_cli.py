@@ -6,8 +6,10 @@ import json
 
 import pytest
 from log_factory import chat_log, write_jsonl
-from report_reference import bundled_prices, dollars, recount_record
+
 from tokenomix.cli import main
+
+from report_reference import bundled_prices, dollars, recount_record
 
 COMPONENTS = ("system", "tools", "context", "history", "user", "images", "overhead", "output")
 

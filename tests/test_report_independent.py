@@ -9,9 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from log_factory import chat_log, write_jsonl
-from report_reference import expected_document, recount_record
+
 from tokenomix.logs import RecountOptions
 from tokenomix.report import run_report
+
+from report_reference import expected_document, recount_record
 
 BAD_LINES = {
     3: '{"model": "gpt-4o", "messages": [',

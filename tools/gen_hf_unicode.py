@@ -39,7 +39,10 @@ from tokenizers import normalizers
 
 OUTPUT = (
     pathlib.Path(__file__).resolve().parent.parent
-    / "python" / "tokenomix" / "vocab" / "hf_unicode_data.py"
+    / "python"
+    / "tokenomix"
+    / "vocab"
+    / "hf_unicode_data.py"
 )
 FORMS = ("NFC", "NFD", "NFKC", "NFKD")
 COMBINING_LOW = "\u0334"  # combining class 1
@@ -98,7 +101,8 @@ def changed_by(form: str) -> list[int]:
             if mapping and not mapping.startswith("<"):
                 later_parts.update(int(part, 16) for part in mapping.split()[1:])
     return [
-        cp for cp in code_points()
+        cp
+        for cp in code_points()
         if cp in later_parts or unicodedata2.normalize(form, chr(cp)) != chr(cp)
     ]
 
@@ -121,8 +125,7 @@ def combining_classes() -> list[tuple[int, int, int]]:
 def word_characters() -> list[int]:
     word = regex.compile(r"\w")
     return [
-        cp for cp in code_points()
-        if unicodedata2.category(chr(cp)) != "Cn" and word.match(chr(cp))
+        cp for cp in code_points() if unicodedata2.category(chr(cp)) != "Cn" and word.match(chr(cp))
     ]
 
 

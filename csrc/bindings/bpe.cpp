@@ -38,8 +38,7 @@ py::list to_list(const std::vector<Rank>& ids) {
 
 namespace {
 
-bpe::EncoderOptions options_named(const std::string& pattern, const std::string& unicode,
-                                  bool whole_piece_first) {
+bpe::EncoderOptions options_named(const std::string& pattern, bool whole_piece_first) {
   static const std::pair<const char*, Pattern> kPatterns[] = {
       {"r50k", Pattern::kR50k},   {"cl100k", Pattern::kCl100k}, {"llama3", Pattern::kLlama3},
       {"qwen2", Pattern::kQwen2}, {"o200k", Pattern::kO200k},   {"tekken", Pattern::kTekken},
@@ -47,11 +46,6 @@ bpe::EncoderOptions options_named(const std::string& pattern, const std::string&
   };
   bpe::EncoderOptions options;
   options.whole_piece_first = whole_piece_first;
-  if (unicode == "14") {
-    options.unicode = bpe::UnicodeVersion::k14;
-  } else if (unicode != "16") {
-    throw py::value_error("unicode tables must be '16' or '14', not " + unicode);
-  }
   for (const auto& [name, value] : kPatterns) {
     if (pattern == name) {
       options.pattern = value;
@@ -96,18 +90,16 @@ void bind_bpe(py::module_& m) {
   py::class_<Encoder>(m, "CoreEncoder")
       .def_static(
           "from_tiktoken",
-          [](py::bytes contents, const std::string& pattern, Specials specials,
-             const std::string& unicode) {
+          [](py::bytes contents, const std::string& pattern, Specials specials) {
             const std::string_view view = contents;
-            return Encoder(bpe::Vocab::from_tiktoken(view), {},
-                           options_named(pattern, unicode, true), std::move(specials));
+            return Encoder(bpe::Vocab::from_tiktoken(view), {}, options_named(pattern, true),
+                           std::move(specials));
           },
           py::arg("contents"), py::arg("pattern"), py::arg("special_tokens"),
-          py::arg("unicode") = "16", "Build an encoder from the text of a tiktoken rank file.")
+          "Build an encoder from the text of a tiktoken rank file.")
       .def_static(
           "from_ranks",
-          [](const py::dict& ranks, const std::string& pattern, Specials specials,
-             const std::string& unicode) {
+          [](const py::dict& ranks, const std::string& pattern, Specials specials) {
             std::vector<std::string> tokens;
             for (const auto& [key, value] : ranks) {
               const auto rank = value.cast<std::size_t>();
@@ -119,24 +111,22 @@ void bind_bpe(py::module_& m) {
               tokens[rank] = key.cast<std::string>();
               if (tokens[rank].empty()) throw py::value_error("a token is empty");
             }
-            return Encoder(bpe::Vocab(std::move(tokens)), {},
-                           options_named(pattern, unicode, true), std::move(specials));
+            return Encoder(bpe::Vocab(std::move(tokens)), {}, options_named(pattern, true),
+                           std::move(specials));
           },
           py::arg("ranks"), py::arg("pattern"), py::arg("special_tokens"),
-          py::arg("unicode") = "16",
           "Build an encoder with tiktoken's merge rule from a dict of token bytes to rank.")
       .def_static(
           "from_merges",
           [](std::vector<std::string> tokens, const std::vector<std::pair<Rank, Rank>>& merges,
-             const std::string& pattern, Specials specials, const std::string& unicode,
-             bool whole_piece_first) {
+             const std::string& pattern, Specials specials, bool whole_piece_first) {
             if (merges.empty()) throw py::value_error("the merge list is empty");
             return Encoder(bpe::Vocab(std::move(tokens)), merges,
-                           options_named(pattern, unicode, whole_piece_first),
+                           options_named(pattern, whole_piece_first),
                            std::move(specials));
           },
           py::arg("tokens"), py::arg("merges"), py::arg("pattern"), py::arg("special_tokens"),
-          py::arg("unicode"), py::arg("whole_piece_first"),
+          py::arg("whole_piece_first"),
           "Build an encoder with a merge list (Hugging Face): tokens[id] is the bytes of a "
           "token (b'' for an unused id), merges[i] the (left, right) ids joined with "
           "priority i.")

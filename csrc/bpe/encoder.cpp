@@ -108,13 +108,13 @@ void Encoder::require_scanner() const {
 
 std::size_t Encoder::count(std::string_view text) const {
   require_scanner();
-  return with_scanner(options_.pattern, options_.unicode,
+  return with_scanner(options_.pattern,
                       [&](auto next_piece) { return count_pieces(next_piece, text); });
 }
 
 void Encoder::encode_ordinary(std::string_view text, std::vector<Rank>& out) const {
   require_scanner();
-  with_scanner(options_.pattern, options_.unicode,
+  with_scanner(options_.pattern,
                [&](auto next_piece) { encode_pieces(next_piece, text, out); });
 }
 

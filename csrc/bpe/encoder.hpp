@@ -40,9 +40,8 @@ struct ThreadState;
 
 // How an encoder splits and merges, beyond its vocabulary.
 struct EncoderOptions {
-  // The split pattern, and the Unicode tables of the regex engine it reproduces.
+  // The split pattern.
   Pattern pattern = Pattern::kO200k;
-  UnicodeVersion unicode = UnicodeVersion::k16;
   // A piece that is itself a token is that token, without merging (tiktoken always; Hugging
   // Face files with "ignore_merges"). Otherwise a piece is always merged from its bytes.
   bool whole_piece_first = true;

@@ -152,7 +152,8 @@ bool merge_by_buckets(LongPiece& piece, std::uint32_t n, Rank priority_limit, Me
 // floor(k/2) tokens tt and, for odd k, one t at the end; a join of rank r between runs takes
 // the last part of one and the first of the next. The two kinds never meet in one round (a
 // token is one byte string: t+t == s+u would make s == u == t), and a round makes no new pair
-// of rank r or lower as long as priorities grow, which is checked: false when it does not
+// of rank r or lower as long as priorities grow, which is checked, for the pairs that outlast
+// a round and for the one that exists only during it (see apply): false when it does not
 // hold, or when the piece has more runs than kMaxRuns (no longer cheap to scan), and the
 // caller falls back to the buckets.
 //
@@ -181,8 +182,8 @@ class RunMerge {
     }
     Join last = 0;
     for (Join best = lowest(); best != kNoJoin; best = lowest()) {
-      if (best <= last) return false;  // not monotone: the rounds would change the order
-      apply(best);
+      // Not monotone: the part-by-part merge would take another order.
+      if (best <= last || !apply(best)) return false;
       last = best;
     }
     parts = 0;
@@ -223,8 +224,12 @@ class RunMerge {
     return best;
   }
 
-  // Make every join equal to `j`, leftmost first, and renormalise the runs.
-  void apply(Join j) {
+  // Make every join equal to `j`, leftmost first, and renormalise the runs. False if the
+  // part-by-part merge would have done otherwise: inside a run of three or more, the token
+  // made stands for a moment beside the next unmerged one, and a join of the two that ranks
+  // no later than `j` would be made there first. (Pairs that outlast the round are checked
+  // by the caller's next lowest().)
+  bool apply(Join j) {
     const Rank made = join_token(j);
     next_.clear();
     auto push = [&](Rank token, std::uint32_t count) {
@@ -241,6 +246,7 @@ class RunMerge {
       if (first_taken) --r.count;
       first_taken = false;
       if (r.count >= 2 && join(r.token, r.token) == j) {
+        if (r.count >= 3 && join(made, r.token) <= j) return false;
         push(made, r.count / 2);
         push(r.token, r.count % 2);
         continue;
@@ -254,6 +260,7 @@ class RunMerge {
       }
     }
     runs_.swap(next_);
+    return true;
   }
 
   const Vocab& vocab_;

@@ -28,7 +28,7 @@
 //   qwen2    llama3 with \p{N} for \p{N}{1,3} (single digits).
 //   tekken   o200k with \p{N} for \p{N}{1,3} and without the contraction suffix C
 //            (Mistral's Tekken).
-// and each is compiled for the Unicode tables of its reference (unicode.hpp).
+// all with the Unicode tables of unicode.hpp.
 //
 // Design notes. ASCII is looked up in one 128-entry table of class bits rather than decoded;
 // o200k takes its common ASCII starts (a lowercase or capitalised word after an optional
@@ -308,7 +308,7 @@ inline const Byte* next_piece_o200k(const Byte* p, const Byte* end) {
 
 }  // namespace detail
 
-// Call f(next_piece) with the scanner of `pattern` compiled for the tables of `unicode`;
+// Call f(next_piece) with the scanner of `pattern`;
 // next_piece(p, end) returns the end of the piece that starts at p.
 template <class T, class F>
 decltype(auto) with_scanner_for(Pattern pattern, F&& f) {
@@ -325,17 +325,16 @@ decltype(auto) with_scanner_for(Pattern pattern, F&& f) {
 }
 
 template <class F>
-decltype(auto) with_scanner(Pattern pattern, UnicodeVersion unicode, F&& f) {
-  if (unicode == UnicodeVersion::k14) return with_scanner_for<Unicode14>(pattern, f);
+decltype(auto) with_scanner(Pattern pattern, F&& f) {
   return with_scanner_for<Unicode16>(pattern, f);
 }
 
 // Call sink(begin, end) for every piece of `text`, in order. The pieces tile the text.
 template <class Sink>
-void for_each_piece(Pattern pattern, UnicodeVersion unicode, std::string_view text, Sink&& sink) {
+void for_each_piece(Pattern pattern, std::string_view text, Sink&& sink) {
   const auto* p = reinterpret_cast<const detail::Byte*>(text.data());
   const auto* end = p + text.size();
-  with_scanner(pattern, unicode, [&](auto next_piece) {
+  with_scanner(pattern, [&](auto next_piece) {
     while (p < end) {
       const detail::Byte* e = next_piece(p, end);
       sink(p, e);

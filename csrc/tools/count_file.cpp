@@ -25,7 +25,7 @@ namespace {
   std::size_t tokens = 0;
   for (const std::string& text : texts) {
     if (split_only) {
-      for_each_piece(encoder.options().pattern, encoder.options().unicode, text,
+      for_each_piece(encoder.options().pattern, text,
                      [&](const unsigned char*, const unsigned char*) { ++tokens; });
     } else {
       tokens += encoder.count(text);

@@ -191,6 +191,7 @@ class HfEncoding(Encoding):
         """The selection that keeps the non-special added tokens and the allowed specials."""
         selection = self._selections.get(allowed)
         if selection is None:
+
             def keep(token: AddedToken) -> bool:
                 return not token.special or token.content in allowed
 

@@ -103,7 +103,9 @@ def count_lines(
             counts = encoding.count_batch(lines, num_threads=jobs)
         if data is not raw:  # repaired: take the sizes of the lines as they are in the file
             sizes = _core.count_lines(encoding._core, raw, jobs)[2]
-    for number, (tokens, size) in enumerate(zip(counts.tolist(), sizes.tolist()), start=1):
+    for number, (tokens, size) in enumerate(
+        zip(counts.tolist(), sizes.tolist(), strict=True), start=1
+    ):
         yield number, tokens, size
 
 
@@ -119,8 +121,7 @@ def write_lines(encoding: Encoding, args: argparse.Namespace) -> None:
             continue
         quoted = json.dumps(path)
         out.writelines(
-            f'{{"path": {quoted}, "line": {n}, "tokens": {t}, "bytes": {b}}}\n'
-            for n, t, b in rows
+            f'{{"path": {quoted}, "line": {n}, "tokens": {t}, "bytes": {b}}}\n' for n, t, b in rows
         )
 
 

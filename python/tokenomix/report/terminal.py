@@ -70,8 +70,10 @@ def _tokens_table(document: dict[str, Any]) -> Table:
     for name in (*_STATS, "share"):
         table.add_column("n" if name == "count" else name, justify="right")
     shares = document["input_shares"]
-    rows = [(name.replace("_tokens", ""), document[name], None)
-            for name in ("input_tokens", "output_tokens", "total_tokens")]
+    rows = [
+        (name.replace("_tokens", ""), document[name], None)
+        for name in ("input_tokens", "output_tokens", "total_tokens")
+    ]
     rows += [(name, document["components"][name], shares.get(name)) for name in COMPONENTS]
     for index, (label, row, share) in enumerate(rows):
         if index == 3:

@@ -27,9 +27,8 @@ from tokenomix.vocab.hf_components import (
 )
 
 # tokenizers 0.23 runs its split regexes with the Oniguruma of onig_sys 69.9, whose character
-# classes are those of Unicode 16.0 (tests/test_open_models_unicode.py checks every code point
-# of planes 0 to 3 against it; the 14.0 tables give other pieces for characters of 15 and 16).
-HF_UNICODE = "16"
+# classes are those of Unicode 16.0, as the engine's scanners use for tiktoken too
+# (tests/test_open_models_unicode.py checks every code point of planes 0 to 3 against it).
 
 
 @dataclasses.dataclass(frozen=True)
@@ -106,7 +105,6 @@ def _build_core(
             merges,
             pre_tokenizer.scanner or "none",
             [(text.decode(), token_id) for token_id, text in sorted(extra.items())],
-            HF_UNICODE,
             bool(model.get("ignore_merges", False)),
         )
     except ValueError as error:
@@ -168,7 +166,8 @@ def _merge_pairs(merges: list, where: str) -> list[tuple[str, str]]:
             if len(pair) != 2:
                 raise ValueError(f"{where}: merge {index} ({lines[index]!r}) is not 'a b'")
         return pairs
-    if all(isinstance(m, list) and len(m) == 2 and all(isinstance(s, str) for s in m)
-           for m in merges):
+    if all(
+        isinstance(m, list) and len(m) == 2 and all(isinstance(s, str) for s in m) for m in merges
+    ):
         return [(m[0], m[1]) for m in merges]
     raise ValueError(f"{where}: merges must be 'a b' strings or [a, b] pairs")

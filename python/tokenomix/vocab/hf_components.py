@@ -51,7 +51,13 @@ KNOWN_SPLIT_PATTERNS = {
 
 UNICODE_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
 FALLBACK_PRE_TOKENIZERS = (
-    "ByteLevel", "Split", "Digits", "Punctuation", "Whitespace", "WhitespaceSplit", "Sequence",
+    "ByteLevel",
+    "Split",
+    "Digits",
+    "Punctuation",
+    "Whitespace",
+    "WhitespaceSplit",
+    "Sequence",
 )
 HF_EXTRA = "pip install 'tokenomix[hf]'"
 

@@ -36,19 +36,32 @@ def _llama3_special_tokens(named: list[str], first_reserved: int) -> dict[str, i
 
 LLAMA3_SPECIAL_TOKENS = _llama3_special_tokens(
     [
-        "<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
-        "<|reserved_special_token_1|>", "<|reserved_special_token_2|>",
-        "<|reserved_special_token_3|>", "<|start_header_id|>", "<|end_header_id|>",
-        "<|reserved_special_token_4|>", "<|eot_id|>",
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|reserved_special_token_0|>",
+        "<|reserved_special_token_1|>",
+        "<|reserved_special_token_2|>",
+        "<|reserved_special_token_3|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|reserved_special_token_4|>",
+        "<|eot_id|>",
     ],
     first_reserved=5,
 )
 LLAMA3_1_SPECIAL_TOKENS = _llama3_special_tokens(
     [
-        "<|begin_of_text|>", "<|end_of_text|>", "<|reserved_special_token_0|>",
-        "<|reserved_special_token_1|>", "<|finetune_right_pad_id|>",
-        "<|reserved_special_token_2|>", "<|start_header_id|>", "<|end_header_id|>",
-        "<|eom_id|>", "<|eot_id|>", "<|python_tag|>",
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|reserved_special_token_0|>",
+        "<|reserved_special_token_1|>",
+        "<|finetune_right_pad_id|>",
+        "<|reserved_special_token_2|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eom_id|>",
+        "<|eot_id|>",
+        "<|python_tag|>",
     ],
     first_reserved=3,
 )
@@ -56,11 +69,28 @@ QWEN2_5_SPECIAL_TOKENS = {
     name: 151643 + i
     for i, name in enumerate(
         [
-            "<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|object_ref_start|>",
-            "<|object_ref_end|>", "<|box_start|>", "<|box_end|>", "<|quad_start|>",
-            "<|quad_end|>", "<|vision_start|>", "<|vision_end|>", "<|vision_pad|>",
-            "<|image_pad|>", "<|video_pad|>", "<tool_call>", "</tool_call>", "<|fim_prefix|>",
-            "<|fim_middle|>", "<|fim_suffix|>", "<|fim_pad|>", "<|repo_name|>", "<|file_sep|>",
+            "<|endoftext|>",
+            "<|im_start|>",
+            "<|im_end|>",
+            "<|object_ref_start|>",
+            "<|object_ref_end|>",
+            "<|box_start|>",
+            "<|box_end|>",
+            "<|quad_start|>",
+            "<|quad_end|>",
+            "<|vision_start|>",
+            "<|vision_end|>",
+            "<|vision_pad|>",
+            "<|image_pad|>",
+            "<|video_pad|>",
+            "<tool_call>",
+            "</tool_call>",
+            "<|fim_prefix|>",
+            "<|fim_middle|>",
+            "<|fim_suffix|>",
+            "<|fim_pad|>",
+            "<|repo_name|>",
+            "<|file_sep|>",
         ]
     )
 }
@@ -71,15 +101,22 @@ TEKKEN_SPECIAL_TOKENS = {
 
 _FAMILIES = {
     ("llama3", "llama3"): [
-        "meta-llama/Meta-Llama-3-8B", "meta-llama/Meta-Llama-3-8B-Instruct",
-        "meta-llama/Meta-Llama-3-70B", "meta-llama/Meta-Llama-3-70B-Instruct",
+        "meta-llama/Meta-Llama-3-8B",
+        "meta-llama/Meta-Llama-3-8B-Instruct",
+        "meta-llama/Meta-Llama-3-70B",
+        "meta-llama/Meta-Llama-3-70B-Instruct",
     ],
     ("llama3", "llama3_1"): [
-        "meta-llama/Llama-3.1-8B", "meta-llama/Llama-3.1-8B-Instruct",
-        "meta-llama/Llama-3.1-70B", "meta-llama/Llama-3.1-70B-Instruct",
-        "meta-llama/Llama-3.1-405B", "meta-llama/Llama-3.1-405B-Instruct",
-        "meta-llama/Llama-3.2-1B", "meta-llama/Llama-3.2-1B-Instruct",
-        "meta-llama/Llama-3.2-3B", "meta-llama/Llama-3.2-3B-Instruct",
+        "meta-llama/Llama-3.1-8B",
+        "meta-llama/Llama-3.1-8B-Instruct",
+        "meta-llama/Llama-3.1-70B",
+        "meta-llama/Llama-3.1-70B-Instruct",
+        "meta-llama/Llama-3.1-405B",
+        "meta-llama/Llama-3.1-405B-Instruct",
+        "meta-llama/Llama-3.2-1B",
+        "meta-llama/Llama-3.2-1B-Instruct",
+        "meta-llama/Llama-3.2-3B",
+        "meta-llama/Llama-3.2-3B-Instruct",
         "meta-llama/Llama-3.3-70B-Instruct",
     ],
     ("qwen2", "qwen2_5"): [
@@ -88,7 +125,8 @@ _FAMILIES = {
         for suffix in ("", "-Instruct")
     ],
     ("tekken", "tekken"): [
-        "mistralai/Mistral-Nemo-Base-2407", "mistralai/Mistral-Nemo-Instruct-2407",
+        "mistralai/Mistral-Nemo-Base-2407",
+        "mistralai/Mistral-Nemo-Instruct-2407",
     ],
 }
 _SPECIALS = {

@@ -12,9 +12,6 @@ from tokenomix import _core
 from tokenomix.vocab.hf_components import LLAMA3_PATTERN, QWEN2_PATTERN, TEKKEN_PATTERN
 from tokenomix.vocab.openai import CL100K_PATTERN, O200K_PATTERN, R50K_PATTERN
 
-# tiktoken's regex engine has the tables of Unicode 16.0.
-TIKTOKEN_UNICODE = "16"
-
 # Split patterns by name (the native scanner's), as tiktoken-compatible code spells them:
 # r50k, cl100k and o200k as in tiktoken 0.14; llama3 as in Meta's Llama 3 tokenizer.py;
 # qwen2 as in Qwen's tokenization_qwen.py; tekken as in Mistral's Tekken files.
@@ -27,7 +24,10 @@ SPLIT_PATTERNS = {
     "tekken": TEKKEN_PATTERN,
 }
 _ALIASES = {
-    "r50k_base": "r50k", "p50k_base": "r50k", "cl100k_base": "cl100k", "o200k_base": "o200k",
+    "r50k_base": "r50k",
+    "p50k_base": "r50k",
+    "cl100k_base": "cl100k",
+    "o200k_base": "o200k",
 }
 
 
@@ -59,8 +59,6 @@ def build_rank_file_core(
             a special token's id is a rank of the file.
     """
     try:
-        return _core.CoreEncoder.from_tiktoken(
-            contents, scanner, list(special_tokens.items()), TIKTOKEN_UNICODE
-        )
+        return _core.CoreEncoder.from_tiktoken(contents, scanner, list(special_tokens.items()))
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from error

@@ -17,14 +17,30 @@ import base64
 import binascii
 
 from tokenomix import _core
-from tokenomix.vocab.rank_file import TIKTOKEN_UNICODE, split_pattern
+from tokenomix.vocab.rank_file import split_pattern
 
 # The special tokens of Tekken files that do not list them (mistral-common 1.13,
 # Tekkenizer.DEPRECATED_SPECIAL_TOKENS), by rank.
 DEFAULT_SPECIAL_TOKENS = (
-    "<unk>", "<s>", "</s>", "[INST]", "[/INST]", "[AVAILABLE_TOOLS]", "[/AVAILABLE_TOOLS]",
-    "[TOOL_RESULTS]", "[/TOOL_RESULTS]", "[TOOL_CALLS]", "[IMG]", "<pad>", "[IMG_BREAK]",
-    "[IMG_END]", "[PREFIX]", "[MIDDLE]", "[SUFFIX]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]",
+    "<unk>",
+    "<s>",
+    "</s>",
+    "[INST]",
+    "[/INST]",
+    "[AVAILABLE_TOOLS]",
+    "[/AVAILABLE_TOOLS]",
+    "[TOOL_RESULTS]",
+    "[/TOOL_RESULTS]",
+    "[TOOL_CALLS]",
+    "[IMG]",
+    "<pad>",
+    "[IMG_BREAK]",
+    "[IMG_END]",
+    "[PREFIX]",
+    "[MIDDLE]",
+    "[SUFFIX]",
+    "[SYSTEM_PROMPT]",
+    "[/SYSTEM_PROMPT]",
     "[TOOL_CONTENT]",
 )
 # Versions that may leave the special tokens out of the file.
@@ -55,9 +71,7 @@ def read_tekken(document: dict, where: str) -> tuple[_core.CoreEncoder, str, dic
     specials = _special_tokens(document, slots, where)
     ranks = _ranks(document["vocab"], size, slots, where)
     try:
-        core = _core.CoreEncoder.from_ranks(
-            ranks, scanner, list(specials.items()), TIKTOKEN_UNICODE
-        )
+        core = _core.CoreEncoder.from_ranks(ranks, scanner, list(specials.items()))
     except ValueError as error:
         raise ValueError(f"{where}: {error}") from error
     return core, regex, specials
