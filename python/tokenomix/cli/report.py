@@ -93,6 +93,22 @@ def add_report_options(parser: argparse.ArgumentParser, *, logs: bool = True) ->
     parser.add_argument(
         "--jobs", type=int, metavar="N", help="worker processes (default: all cores)"
     )
+    serving = parser.add_argument_group(
+        "serving estimate",
+        "estimate serving every request on one model and GPU (tokenomix kv's estimator)",
+    )
+    serving.add_argument(
+        "--serve",
+        metavar="MODEL",
+        help="model preset (tokenomix kv --list) or path to a Hugging Face config.json",
+    )
+    serving.add_argument("--gpu", metavar="GPU", help="GPU preset (needs --serve)")
+    serving.add_argument(
+        "--tp", type=int, metavar="N", help="tensor-parallel GPUs per replica (default 1)"
+    )
+    serving.add_argument(
+        "--kv-dtype", metavar="DTYPE", help="KV-cache data type, e.g. fp8 (default the model's)"
+    )
 
 
 def _image_size(text: str) -> tuple[int, int]:
@@ -119,6 +135,31 @@ def options_from_args(args: argparse.Namespace) -> RecountOptions:
     )
 
 
+def serving_from_args(args: argparse.Namespace) -> Any:
+    """Return the ServingPlan that --serve and --gpu ask for, or None.
+
+    Raises:
+        ValueError: serving options without --serve and --gpu.
+        KeyError: an unknown model or GPU (with close matches).
+    """
+    if args.serve is None:
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in ("gpu", "tp", "kv_dtype")
+            if getattr(args, name) is not None
+        ]
+        if given:
+            raise ValueError(f"{' and '.join(given)} only apply with --serve MODEL --gpu GPU")
+        return None
+    if args.gpu is None:
+        raise ValueError("--serve needs --gpu GPU (tokenomix kv --list names the presets)")
+    from tokenomix.report.serving import ServingPlan
+
+    return ServingPlan.create(
+        args.serve, args.gpu, tensor_parallel=args.tp or 1, kv_dtype=args.kv_dtype
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     return report_command(args.paths, options_from_args(args), args)
 
@@ -130,10 +171,16 @@ def report_command(paths: list[str], options: RecountOptions, args: argparse.Nam
     from tokenomix.report.terminal import render
 
     prices = load_prices(args.prices) if args.prices else default_prices()
+    serving = serving_from_args(args)
     quiet = getattr(args, "quiet", False)
     with _progress(enabled=not quiet) as progress:
         report = run_report(
-            paths, options, prices=prices, parquet_path=args.parquet, progress=progress
+            paths,
+            options,
+            prices=prices,
+            parquet_path=args.parquet,
+            progress=progress,
+            serving=serving,
         )
     document = report.document
     if args.json == "-":

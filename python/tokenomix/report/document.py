@@ -16,6 +16,7 @@ from tokenomix.logs.components import COMPONENTS, INPUT_COMPONENTS
 from tokenomix.logs.options import RecountOptions
 from tokenomix.logs.pipeline import LogFile, SkipLog
 from tokenomix.pricing import Price, PriceTable
+from tokenomix.report.serving import ServingStats
 
 SCHEMA = "tokenomix.report/1"
 
@@ -26,6 +27,8 @@ def build_document(
     skips: SkipLog,
     options: RecountOptions,
     prices: PriceTable | None,
+    *,
+    serving: ServingStats | None = None,
 ) -> dict[str, Any]:
     """Return the report as a JSON-ready dict."""
     return {
@@ -56,6 +59,7 @@ def build_document(
         "turns": _turns(stats),
         "usage": _usage(stats),
         "cost": _cost(stats, prices),
+        "serving": serving.document() if serving is not None else None,
     }
 
 

@@ -11,6 +11,7 @@ from tokenomix.logs.batch import MISSING, RequestBatch
 from tokenomix.logs.components import COMPONENTS, approximation_names
 from tokenomix.logs.usage import USAGE_FIELDS
 from tokenomix.pricing import PriceTable
+from tokenomix.report.serving import REQUEST_COLUMNS
 
 ROWS_PER_GROUP = 65_536
 
@@ -27,11 +28,12 @@ class ParquetSink:
         self._pending: list[Any] = []
         self._rows = 0
 
-    def add(self, batch: RequestBatch) -> None:
-        """Queue the rows of a batch; write a row group when enough are queued."""
+    def add(self, batch: RequestBatch, estimate: Any = None) -> None:
+        """Queue the rows of a batch (and their serving estimate, a CostEstimate, if any);
+        write a row group when enough are queued."""
         if len(batch) == 0:
             return
-        self._pending.append(table_of(batch, self._files, self._prices))
+        self._pending.append(table_of(batch, self._files, self._prices, estimate))
         self._rows += len(batch)
         if self._rows >= ROWS_PER_GROUP:
             self._flush()
@@ -76,11 +78,18 @@ def schema() -> Any:
     ]
     fields += [pa.field(f"usage_{name}", pa.int64()) for name in USAGE_FIELDS]
     fields += [pa.field("recount_usd", pa.float64()), pa.field("billed_usd", pa.float64())]
+    fields += [
+        pa.field(name, pa.int64() if name == "kv_cache_bytes" else pa.float64())
+        for name in REQUEST_COLUMNS
+    ]
     return pa.schema(fields)
 
 
-def table_of(batch: RequestBatch, files: list[str], prices: PriceTable | None) -> Any:
-    """Return the Arrow table of a batch's requests."""
+def table_of(
+    batch: RequestBatch, files: list[str], prices: PriceTable | None, estimate: Any = None
+) -> Any:
+    """Return the Arrow table of a batch's requests (serving columns null without an
+    estimate)."""
     import pyarrow as pa
 
     n = len(batch)
@@ -124,6 +133,10 @@ def table_of(batch: RequestBatch, files: list[str], prices: PriceTable | None) -
     recount, billed = request_costs(batch, prices)
     columns["recount_usd"] = pa.array(recount, pa.float64(), mask=np.isnan(recount))
     columns["billed_usd"] = pa.array(billed, pa.float64(), mask=np.isnan(billed))
+    for name in REQUEST_COLUMNS:
+        kind = pa.int64() if name == "kv_cache_bytes" else pa.float64()
+        values = getattr(estimate, name) if estimate is not None else [None] * n
+        columns[name] = pa.array(values, kind)
     return pa.table(columns, schema=schema())
 
 

@@ -28,6 +28,8 @@ def render(document: dict[str, Any], console: Console) -> None:
         console.print(_turns_table(document))
     if document["days"]:
         console.print(_days_table(document))
+    if document["serving"] is not None:
+        console.print(_serving_table(document["serving"]))
     for line in _notes(document):
         console.print(line, soft_wrap=True, highlight=False)
 
@@ -70,8 +72,10 @@ def _tokens_table(document: dict[str, Any]) -> Table:
     for name in (*_STATS, "share"):
         table.add_column("n" if name == "count" else name, justify="right")
     shares = document["input_shares"]
-    rows = [(name.replace("_tokens", ""), document[name], None)
-            for name in ("input_tokens", "output_tokens", "total_tokens")]
+    rows = [
+        (name.replace("_tokens", ""), document[name], None)
+        for name in ("input_tokens", "output_tokens", "total_tokens")
+    ]
     rows += [(name, document["components"][name], shares.get(name)) for name in COMPONENTS]
     for index, (label, row, share) in enumerate(rows):
         if index == 3:
@@ -179,6 +183,68 @@ def _days_table(document: dict[str, Any]) -> Table:
         )
     if len(days) > len(shown):
         table.caption = f"the last {len(shown)} of {len(days)} days; all in the JSON report"
+    return table
+
+
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for unit, suffix in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if abs(value) >= unit:
+            return f"{value / unit:,.2f} {suffix}"
+    return f"{value:,.0f} B"
+
+
+def _serving_table(serving: dict[str, Any]) -> Table:
+    gpus = f"{serving['tensor_parallel']} x {serving['gpu']}"
+    table = Table(
+        title=f"serving on {escape(serving['model'])}, {gpus} (roofline, unloaded)",
+        title_justify="left",
+    )
+    table.add_column("")
+    table.add_column("value", justify="right")
+    totals = serving["totals"]
+    notes = []
+    if serving["requests_without_output"]:
+        notes.append(f"{serving['requests_without_output']:,} without output")
+    if serving["requests_over_max_context"]:
+        notes.append(f"{serving['requests_over_max_context']:,} over the model's context")
+    kv = serving["kv_cache_bytes"]
+    tokens = (totals[k] for k in ("input_tokens", "cached_input_tokens", "output_tokens"))
+    rows = [
+        ("requests", f"{serving['requests']:,}" + (f" ({', '.join(notes)})" if notes else "")),
+        ("tokens in / cached / out", " / ".join(_compact(n) for n in tokens)),
+        ("FLOPs prefill / decode", f"{totals['prefill_flops']:.3e} / {totals['decode_flops']:.3e}"),
+        (
+            "seconds prefill / decode",
+            f"{totals['prefill_seconds']:,.1f} / {totals['decode_seconds']:,.1f}",
+        ),
+        (
+            "KV per request p50 / p95 / max",
+            " / ".join(_bytes(kv[k]) for k in ("p50", "p95", "max")),
+        ),
+    ]
+    if serving["capacity"] is not None:
+        rows += [
+            (
+                f"fit at {at['percentile']} context, {_compact(at['context_tokens'])} tokens",
+                f"{at['concurrent_sequences']:,} sequences a replica",
+            )
+            for at in serving["capacity"]["at"]
+        ]
+    flight = serving["in_flight"]
+    if flight is not None:
+        peak, p99 = flight["peak_kv_cache_bytes"], flight["p99_kv_cache_bytes"]
+        rows += [
+            ("KV in flight peak / p99", f"{_bytes(peak)} / {_bytes(p99)}"),
+            (
+                "requests in flight peak / p99",
+                f"{flight['peak_requests']:,} / {flight['p99_requests']:,}",
+            ),
+            ("GPUs needed at the peak", f"{flight['gpus_needed_at_peak']:,}"),
+        ]
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
