@@ -93,6 +93,44 @@ def add_report_options(parser: argparse.ArgumentParser, *, logs: bool = True) ->
     parser.add_argument(
         "--jobs", type=int, metavar="N", help="worker processes (default: all cores)"
     )
+    savings = parser.add_argument_group(
+        "savings of token discipline",
+        "the assumptions of the savings that rest on one (docs/report.md, Savings)",
+    )
+    savings.add_argument(
+        "--summary-keep-turns",
+        type=int,
+        default=4,
+        metavar="N",
+        help="rolling summaries keep the last N turns before the current one (default 4)",
+    )
+    savings.add_argument(
+        "--summary-tokens",
+        type=int,
+        default=500,
+        metavar="K",
+        help="tokens of the summary that replaces older turns (default 500)",
+    )
+    savings.add_argument(
+        "--output-cap",
+        default="p95",
+        metavar="N|pNN",
+        help="output limit: tokens, or a percentile of the log's outputs (default p95)",
+    )
+    savings.add_argument(
+        "--cache-min-tokens",
+        type=int,
+        default=1024,
+        metavar="N",
+        help="shortest prefix a prompt cache serves (default 1024, OpenAI's)",
+    )
+    savings.add_argument(
+        "--cache-ttl",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long a prefix stays cached after its last use (default 300)",
+    )
     serving = parser.add_argument_group(
         "serving estimate",
         "estimate serving every request on one model and GPU (tokenomix kv's estimator)",
@@ -132,6 +170,19 @@ def options_from_args(args: argparse.Namespace) -> RecountOptions:
         output_column=getattr(args, "output_column", None),
         timestamp_column=getattr(args, "timestamp_column", None),
         model_column=getattr(args, "model_column", None),
+        summary_keep_turns=args.summary_keep_turns,
+    )
+
+
+def savings_from_args(args: argparse.Namespace) -> Any:
+    """Return the SavingsOptions the command line asks for."""
+    from tokenomix.report.savings import SavingsOptions
+
+    return SavingsOptions(
+        summary_tokens=args.summary_tokens,
+        output_cap=args.output_cap,
+        cache_min_tokens=args.cache_min_tokens,
+        cache_ttl_seconds=args.cache_ttl,
     )
 
 
@@ -172,6 +223,7 @@ def report_command(paths: list[str], options: RecountOptions, args: argparse.Nam
 
     prices = load_prices(args.prices) if args.prices else default_prices()
     serving = serving_from_args(args)
+    savings = savings_from_args(args)
     quiet = getattr(args, "quiet", False)
     with _progress(enabled=not quiet) as progress:
         report = run_report(
@@ -181,6 +233,7 @@ def report_command(paths: list[str], options: RecountOptions, args: argparse.Nam
             parquet_path=args.parquet,
             progress=progress,
             serving=serving,
+            savings=savings,
         )
     document = report.document
     if args.json == "-":

@@ -11,6 +11,7 @@ from tokenomix.logs.batch import MISSING, RequestBatch
 from tokenomix.logs.components import COMPONENTS, approximation_names
 from tokenomix.logs.usage import USAGE_FIELDS
 from tokenomix.pricing import PriceTable
+from tokenomix.report import savings as savings_of
 from tokenomix.report.serving import REQUEST_COLUMNS
 
 ROWS_PER_GROUP = 65_536
@@ -19,11 +20,19 @@ ROWS_PER_GROUP = 65_536
 class ParquetSink:
     """Writes request batches to a Parquet file, row groups of about ROWS_PER_GROUP rows."""
 
-    def __init__(self, path: str, *, files: list[str], prices: PriceTable | None) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        files: list[str],
+        prices: PriceTable | None,
+        savings: savings_of.SavingsOptions | None = None,
+    ) -> None:
         import pyarrow.parquet as pq
 
         self._files = files
         self._prices = prices
+        self._savings = savings or savings_of.SavingsOptions()
         self._writer = pq.ParquetWriter(path, schema(), compression="zstd")
         self._pending: list[Any] = []
         self._rows = 0
@@ -33,7 +42,7 @@ class ParquetSink:
         write a row group when enough are queued."""
         if len(batch) == 0:
             return
-        self._pending.append(table_of(batch, self._files, self._prices, estimate))
+        self._pending.append(table_of(batch, self._files, self._prices, estimate, self._savings))
         self._rows += len(batch)
         if self._rows >= ROWS_PER_GROUP:
             self._flush()
@@ -78,6 +87,7 @@ def schema() -> Any:
     ]
     fields += [pa.field(f"usage_{name}", pa.int64()) for name in USAGE_FIELDS]
     fields += [pa.field("recount_usd", pa.float64()), pa.field("billed_usd", pa.float64())]
+    fields += [pa.field(name, pa.int64()) for name in savings_of.REQUEST_COLUMNS]
     fields += [
         pa.field(name, pa.int64() if name == "kv_cache_bytes" else pa.float64())
         for name in REQUEST_COLUMNS
@@ -86,10 +96,14 @@ def schema() -> Any:
 
 
 def table_of(
-    batch: RequestBatch, files: list[str], prices: PriceTable | None, estimate: Any = None
+    batch: RequestBatch,
+    files: list[str],
+    prices: PriceTable | None,
+    estimate: Any = None,
+    savings: savings_of.SavingsOptions | None = None,
 ) -> Any:
     """Return the Arrow table of a batch's requests (serving columns null without an
-    estimate)."""
+    estimate, savings null for rows without text)."""
     import pyarrow as pa
 
     n = len(batch)
@@ -133,6 +147,9 @@ def table_of(
     recount, billed = request_costs(batch, prices)
     columns["recount_usd"] = pa.array(recount, pa.float64(), mask=np.isnan(recount))
     columns["billed_usd"] = pa.array(billed, pa.float64(), mask=np.isnan(billed))
+    per_request = savings_of.request_savings(batch, savings or savings_of.SavingsOptions())
+    for name, values in per_request.items():
+        columns[name] = pa.array(values if values is not None else [None] * n, pa.int64())
     for name in REQUEST_COLUMNS:
         kind = pa.int64() if name == "kv_cache_bytes" else pa.float64()
         values = getattr(estimate, name) if estimate is not None else [None] * n

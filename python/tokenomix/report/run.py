@@ -11,6 +11,7 @@ from tokenomix.logs.pipeline import Progress, Recount
 from tokenomix.pricing import PriceTable, default_prices
 from tokenomix.report.document import build_document
 from tokenomix.report.parquet import ParquetSink
+from tokenomix.report.savings import PrefixCache, SavingsOptions, SavingsStats
 from tokenomix.report.serving import ServingPlan, ServingStats
 
 
@@ -22,6 +23,7 @@ class Report:
     stats: ReportStats
     recount: Recount
     serving: ServingStats | None = None
+    savings: SavingsStats | None = None
 
 
 def run_report(
@@ -32,6 +34,7 @@ def run_report(
     parquet_path: str | None = None,
     progress: Progress | None = None,
     serving: ServingPlan | None = None,
+    savings: SavingsOptions | None = None,
 ) -> Report:
     """Recount logs and return their report.
 
@@ -42,6 +45,8 @@ def run_report(
         parquet_path: if given, write one row per request there.
         progress: called with (bytes read, bytes in all) as reading goes.
         serving: if given, estimate serving every request on this model and GPU.
+        savings: the assumptions of the savings of token discipline (default: the defaults
+            of SavingsOptions).
 
     Raises:
         FileNotFoundError: a path does not exist or a pattern matches nothing.
@@ -52,13 +57,20 @@ def run_report(
     prices = prices if prices is not None else default_prices()
     recount = Recount(paths, options)
     stats = ReportStats()
+    savings = savings or SavingsOptions()
+    savings_stats = SavingsStats(savings)
+    cache = PrefixCache(savings)
     serving_stats = ServingStats(serving) if serving is not None else None
     sink = None
     if parquet_path is not None:
-        sink = ParquetSink(parquet_path, files=[f.path for f in recount.files], prices=prices)
+        sink = ParquetSink(
+            parquet_path, files=[f.path for f in recount.files], prices=prices, savings=savings
+        )
     try:
         for batch in recount.batches(progress):
+            batch.prefix_cached_tokens = cache.feed(batch)
             stats.add(batch)
+            savings_stats.add(batch)
             estimate = serving_stats.estimate(batch) if serving_stats is not None else None
             if sink is not None:
                 sink.add(batch, estimate)
@@ -66,6 +78,12 @@ def run_report(
         if sink is not None:
             sink.close()
     document = build_document(
-        stats, recount.files, recount.skips, options, prices, serving=serving_stats
+        stats,
+        recount.files,
+        recount.skips,
+        options,
+        prices,
+        serving=serving_stats,
+        savings=savings_stats,
     )
-    return Report(document, stats, recount, serving_stats)
+    return Report(document, stats, recount, serving_stats, savings_stats)

@@ -28,6 +28,8 @@ def render(document: dict[str, Any], console: Console) -> None:
         console.print(_turns_table(document))
     if document["days"]:
         console.print(_days_table(document))
+    if document["savings"] is not None and document["requests_attributed"]:
+        console.print(_savings_table(document["savings"]))
     if document["serving"] is not None:
         console.print(_serving_table(document["serving"]))
     for line in _notes(document):
@@ -184,6 +186,54 @@ def _days_table(document: dict[str, Any]) -> Table:
     if len(days) > len(shown):
         table.caption = f"the last {len(shown)} of {len(days)} days; all in the JSON report"
     return table
+
+
+def _savings_table(savings: dict[str, Any]) -> Table:
+    a = savings["assumptions"]
+    cap = savings["output_cap"]["cap_tokens"]
+    cap_text = "-" if cap is None else f"{cap:,} tokens"
+    if a["output_cap"].startswith("p"):
+        cap_text += f" ({a['output_cap']} of outputs)"
+    table = Table(
+        title="savings of token discipline (they overlap: not to be added up)",
+        title_justify="left",
+        caption=(
+            f"output cap {cap_text}; prefix cache: tokens billed at the cached price.\n"
+            f"* assumed: summaries keep {a['summary_keep_turns']} turns and cost "
+            f"{a['summary_tokens']:,} tokens; prefixes of {a['cache_min_tokens']:,}+ tokens "
+            f"stay cached {a['cache_ttl_seconds']:g} s"
+        ),
+        caption_justify="left",
+    )
+    for name in ("", "requests", "tokens", "share", "$", "most in"):
+        justify = "left" if name in ("", "most in") else "right"
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    rows = (
+        ("minified JSON", savings["minified_json"], "tokens", "by_component"),
+        ("repeated paragraphs", savings["duplicate_instructions"], "tokens", "by_component"),
+        ("summaries *", savings["rolling_summaries"], "tokens", "replaced_by_component"),
+        ("output cap", savings["output_cap"], "tokens", None),
+        ("prefix cache *", savings["prefix_caching"], "cached_tokens", None),
+    )
+    for label, entry, tokens, parts in rows:
+        share = entry["share"]
+        table.add_row(
+            label,
+            _number(entry["requests"]),
+            _compact(entry[tokens]),
+            "-" if share is None else f"{share:.1%}",
+            _dollars(entry["usd"]),
+            _where(entry[parts]) if parts else "",
+        )
+    return table
+
+
+def _where(by_component: dict[str, int]) -> str:
+    total = sum(by_component.values())
+    if total <= 0:
+        return ""
+    name, tokens = max(by_component.items(), key=lambda item: item[1])
+    return f"{name} {tokens / total:.0%}"
 
 
 def _bytes(value: float | None) -> str:
