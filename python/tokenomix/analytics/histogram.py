@@ -126,6 +126,19 @@ class Histogram:
         position = np.searchsorted(np.cumsum(self._counts), rank, side="right")
         return int(self._values[position])
 
+    def count_above(self, threshold: int) -> int:
+        """Return the number of observations greater than `threshold`."""
+        return int(self._counts[self._values > threshold].sum())
+
+    def excess_above(self, threshold: int) -> int:
+        """Return the sum of (value - threshold) over the observations above `threshold`.
+
+        >>> Histogram([100, 300, 900]).excess_above(250)
+        700
+        """
+        over = self._values > threshold
+        return int(np.dot(self._values[over] - threshold, self._counts[over]))
+
     def summary(self) -> dict[str, Any]:
         """Return count, sum, mean, min, p50, p95, p99 and max (None where empty)."""
         result: dict[str, Any] = {"count": self.count, "sum": self.sum, "mean": self.mean}

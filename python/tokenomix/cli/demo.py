@@ -29,5 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     resource = importlib.resources.files("tokenomix.report").joinpath("data", SAMPLE)
     with importlib.resources.as_file(resource) as path:
-        options = RecountOptions(context_pattern=SAMPLE_CONTEXT_PATTERN, jobs=args.jobs)
+        options = RecountOptions(
+            context_pattern=SAMPLE_CONTEXT_PATTERN,
+            jobs=args.jobs,
+            summary_keep_turns=args.summary_keep_turns,
+        )
         return report_command([str(path)], options, args)

@@ -93,6 +93,60 @@ def add_report_options(parser: argparse.ArgumentParser, *, logs: bool = True) ->
     parser.add_argument(
         "--jobs", type=int, metavar="N", help="worker processes (default: all cores)"
     )
+    savings = parser.add_argument_group(
+        "savings of token discipline",
+        "the assumptions of the savings that rest on one (docs/report.md, Savings)",
+    )
+    savings.add_argument(
+        "--summary-keep-turns",
+        type=int,
+        default=4,
+        metavar="N",
+        help="rolling summaries keep the last N turns before the current one (default 4)",
+    )
+    savings.add_argument(
+        "--summary-tokens",
+        type=int,
+        default=500,
+        metavar="K",
+        help="tokens of the summary that replaces older turns (default 500)",
+    )
+    savings.add_argument(
+        "--output-cap",
+        default="p95",
+        metavar="N|pNN",
+        help="output limit: tokens, or a percentile of the log's outputs (default p95)",
+    )
+    savings.add_argument(
+        "--cache-min-tokens",
+        type=int,
+        default=1024,
+        metavar="N",
+        help="shortest prefix a prompt cache serves (default 1024, OpenAI's)",
+    )
+    savings.add_argument(
+        "--cache-ttl",
+        type=float,
+        default=300.0,
+        metavar="SECONDS",
+        help="how long a prefix stays cached after its last use (default 300)",
+    )
+    serving = parser.add_argument_group(
+        "serving estimate",
+        "estimate serving every request on one model and GPU (tokenomix kv's estimator)",
+    )
+    serving.add_argument(
+        "--serve",
+        metavar="MODEL",
+        help="model preset (tokenomix kv --list) or path to a Hugging Face config.json",
+    )
+    serving.add_argument("--gpu", metavar="GPU", help="GPU preset (needs --serve)")
+    serving.add_argument(
+        "--tp", type=int, metavar="N", help="tensor-parallel GPUs per replica (default 1)"
+    )
+    serving.add_argument(
+        "--kv-dtype", metavar="DTYPE", help="KV-cache data type, e.g. fp8 (default the model's)"
+    )
 
 
 def _image_size(text: str) -> tuple[int, int]:
@@ -116,6 +170,44 @@ def options_from_args(args: argparse.Namespace) -> RecountOptions:
         output_column=getattr(args, "output_column", None),
         timestamp_column=getattr(args, "timestamp_column", None),
         model_column=getattr(args, "model_column", None),
+        summary_keep_turns=args.summary_keep_turns,
+    )
+
+
+def savings_from_args(args: argparse.Namespace) -> Any:
+    """Return the SavingsOptions the command line asks for."""
+    from tokenomix.report.savings import SavingsOptions
+
+    return SavingsOptions(
+        summary_tokens=args.summary_tokens,
+        output_cap=args.output_cap,
+        cache_min_tokens=args.cache_min_tokens,
+        cache_ttl_seconds=args.cache_ttl,
+    )
+
+
+def serving_from_args(args: argparse.Namespace) -> Any:
+    """Return the ServingPlan that --serve and --gpu ask for, or None.
+
+    Raises:
+        ValueError: serving options without --serve and --gpu.
+        KeyError: an unknown model or GPU (with close matches).
+    """
+    if args.serve is None:
+        given = [
+            f"--{name.replace('_', '-')}"
+            for name in ("gpu", "tp", "kv_dtype")
+            if getattr(args, name) is not None
+        ]
+        if given:
+            raise ValueError(f"{' and '.join(given)} only apply with --serve MODEL --gpu GPU")
+        return None
+    if args.gpu is None:
+        raise ValueError("--serve needs --gpu GPU (tokenomix kv --list names the presets)")
+    from tokenomix.report.serving import ServingPlan
+
+    return ServingPlan.create(
+        args.serve, args.gpu, tensor_parallel=args.tp or 1, kv_dtype=args.kv_dtype
     )
 
 
@@ -130,10 +222,18 @@ def report_command(paths: list[str], options: RecountOptions, args: argparse.Nam
     from tokenomix.report.terminal import render
 
     prices = load_prices(args.prices) if args.prices else default_prices()
+    serving = serving_from_args(args)
+    savings = savings_from_args(args)
     quiet = getattr(args, "quiet", False)
     with _progress(enabled=not quiet) as progress:
         report = run_report(
-            paths, options, prices=prices, parquet_path=args.parquet, progress=progress
+            paths,
+            options,
+            prices=prices,
+            parquet_path=args.parquet,
+            progress=progress,
+            serving=serving,
+            savings=savings,
         )
     document = report.document
     if args.json == "-":

@@ -85,6 +85,7 @@ def _add_tools(tools: Any, b: BatchBuilder) -> None:
 
 
 def _add_messages(messages: list[Any], b: BatchBuilder, ctx: ReaderContext) -> int:
+    # Each message is a unit of the request (BatchBuilder.message).
     for index, message in enumerate(messages, 1):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             raise RecordError("wrong shape", f"message {index} is not a user or assistant message")
@@ -92,9 +93,12 @@ def _add_messages(messages: list[Any], b: BatchBuilder, ctx: ReaderContext) -> i
             raise RecordError("message without content", f"message {index} has no content")
     turns = [i for i, m in enumerate(messages) if m["role"] == "user" and _is_turn(m["content"])]
     last_turn = turns[-1] if turns else -1
+    keep = ctx.options.summary_keep_turns
     for index, message in enumerate(messages):
         component = USER if index == last_turn else HISTORY
+        b.message(component, role=message["role"])
         _add_content(message["content"], component, b, ctx, f"message {index + 1}")
+    b.end_messages(old_messages=turns[-keep - 1] if len(turns) > keep else 0)
     return len(turns)
 
 

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from tokenomix.encoding import Encoding
-from tokenomix.logs.batch import BatchBuilder
+from tokenomix.logs.batch import BatchBuilder, unit_word
 from tokenomix.logs.components import Approximation
 from tokenomix.logs.errors import RecordError
 from tokenomix.logs.images import ImageError, TileRule, data_uri_size, openai_image_rule
@@ -45,7 +45,7 @@ class ReaderContext:
         self._models: dict[tuple[Any, Any], ModelInfo] = {}
         self._image_sizes: dict[str, tuple[int, int]] = {}
         self._small: dict[str, Callable[[str], int]] = {}
-        self._role_costs: dict[tuple[str, int], dict[str, int]] = {}
+        self._role_words: dict[tuple[str, int], dict[str, int]] = {}
 
     def builder(self, file_index: int) -> BatchBuilder:
         """Return a builder for one chunk of a file."""
@@ -97,19 +97,20 @@ class ReaderContext:
             counter = self._small[encoding.name] = _memoised_count(encoding)
         return counter
 
-    def role_costs(self, encoding: Encoding, per_message: int) -> dict[str, int]:
-        """Return a dict to fill with the framing of a message of each role: per_message
-        plus the tokens of the role (see `role_cost`)."""
-        return self._role_costs.setdefault((encoding.name, per_message), {})
+    def role_words(self, encoding: Encoding, per_message: int) -> dict[str, int]:
+        """Return a dict to fill with the unit word of a message of each role: its framing
+        (per_message plus the tokens of the role) and role code, as `BatchBuilder.message`
+        packs them (see `role_word`)."""
+        return self._role_words.setdefault((encoding.name, per_message), {})
 
-    def role_cost(
-        self, costs: dict[str, int], encoding: Encoding, per_message: int, role: str
+    def role_word(
+        self, words: dict[str, int], encoding: Encoding, per_message: int, role: str
     ) -> int:
-        """Return (and remember in `costs`) the framing of a message of this role."""
-        if len(costs) >= 1024:  # roles are few; a log of made-up ones must not grow this
-            costs.clear()
-        cost = costs[role] = per_message + self.small_counts(encoding)(role)
-        return cost
+        """Return (and remember in `words`) the unit word of a message of this role."""
+        if len(words) >= 1024:  # roles are few; a log of made-up ones must not grow this
+            words.clear()
+        word = words[role] = unit_word(role, per_message + self.small_counts(encoding)(role))
+        return word
 
     def add_text(self, builder: BatchBuilder, component: int, text: str) -> None:
         """Count text into a component, moving what the context pattern matches to context."""

@@ -25,6 +25,7 @@ from tokenomix.logs.batch import BatchBuilder
 from tokenomix.logs.components import (
     CONTEXT,
     HISTORY,
+    NUM_COMPONENTS,
     OVERHEAD,
     SYSTEM,
     TOOLS,
@@ -108,7 +109,11 @@ def plan_chat_request(
 
 
 def add_messages(messages: list[Any], b: BatchBuilder, ctx: ReaderContext, info: ModelInfo) -> int:
-    """Count the messages of a request and the reply priming; return its user turns."""
+    """Count the messages of a request and the reply priming; return its user turns.
+
+    Each message is a unit of the request (BatchBuilder.message); those before the turns
+    a rolling summary keeps are marked as old.
+    """
     last_user = -1
     for index in range(len(messages) - 1, -1, -1):
         message = messages[index]
@@ -117,36 +122,41 @@ def add_messages(messages: list[Any], b: BatchBuilder, ctx: ReaderContext, info:
             break
     framing = info.framing
     per_message = framing.per_message
-    costs = ctx.role_costs(info.encoding, per_message)
+    roles = ctx.role_words(info.encoding, per_message)
     plain = ctx.context_re is None
-    components: list[int] = []
+    words = b.message_words()
+    slots: list[int] = []
     texts: list[str] = []
-    overhead = framing.reply_priming
-    user_turns = 0
+    users: list[int] = []
     for index, message in enumerate(messages):
         role = message.get("role") if type(message) is dict else None
         if type(role) is not str:
             raise RecordError("wrong shape", f"message {index + 1} is not an object with a role")
         if role == "user":
-            user_turns += 1
+            users.append(index)
             component = USER if index == last_user else HISTORY
         else:
             component = _ROLE_COMPONENT.get(role, HISTORY)
         content = message.get("content")
         if type(content) is str and len(message) == 2 and plain:
-            # The common message, {"role": ..., "content": "..."}: gathered, counted below
-            # in one call, without the general walk.
-            cost = costs.get(role)
-            if cost is None:
-                cost = ctx.role_cost(costs, info.encoding, per_message, role)
-            overhead += cost
-            components.append(component)
+            # The common message, {"role": ..., "content": "..."}: its unit appended here,
+            # its text gathered and counted below in one call, without the general walk.
+            word = roles.get(role)
+            if word is None:
+                word = ctx.role_word(roles, info.encoding, per_message, role)
+            slots.append(len(words) * NUM_COMPONENTS + component)
+            words.append(word | (component + 1))
             texts.append(content)
         else:
-            overhead += add_message(message, component, b, ctx, info, f"message {index + 1}")
-    b.texts(components, texts)
-    b.tokens(OVERHEAD, overhead)
-    return user_turns
+            b.message(component, role=role)
+            b.tokens(
+                OVERHEAD, add_message(message, component, b, ctx, info, f"message {index + 1}")
+            )
+    keep = ctx.options.summary_keep_turns
+    b.end_messages(old_messages=users[-keep - 1] if len(users) > keep else 0)
+    b.texts(slots, texts)
+    b.tokens(OVERHEAD, framing.reply_priming)
+    return len(users)
 
 
 def add_message(

@@ -28,6 +28,8 @@ class RecountOptions:
         jobs: worker processes (None: every core; 1: this process only).
         input_column, output_column, timestamp_column, model_column: column names of traces
             (None: the names of the Azure and Mooncake traces and of common exports).
+        summary_keep_turns: turns before the current one that a rolling summary would keep
+            (the older ones are measured as what the summary replaces).
     """
 
     format: str | None = None
@@ -41,6 +43,7 @@ class RecountOptions:
     output_column: str | None = None
     timestamp_column: str | None = None
     model_column: str | None = None
+    summary_keep_turns: int = 4
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
@@ -57,6 +60,8 @@ class RecountOptions:
                 ) from error
         if self.image_size is not None and min(self.image_size) < 1:
             raise ValueError(f"image size must be positive, got {self.image_size!r}")
+        if self.summary_keep_turns < 0:
+            raise ValueError(f"summary_keep_turns must be 0 or more, got {self.summary_keep_turns}")
         if self.jobs is not None and self.jobs < 1:
             raise ValueError(f"jobs must be at least 1, got {self.jobs}")
 

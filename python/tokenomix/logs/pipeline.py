@@ -243,6 +243,7 @@ class Recount:
                 int(batch.output_tokens[row]),
                 batch.usage[row].copy(),
                 int(batch.flags[row]),
+                int(batch.minify_savings[row, OUTPUT]) if batch.minify_savings is not None else 0,
             )
 
     def _join_outputs(self, batch: RequestBatch) -> None:
@@ -250,12 +251,14 @@ class Recount:
             answer = self._outputs.pop(custom_id, None) if custom_id is not None else None
             if answer is None:
                 continue
-            file_index, _, has_output, output_tokens, usage, flags = answer
+            file_index, _, has_output, output_tokens, usage, flags, minified = answer
             self.files[file_index].joined += 1
             if has_output:
                 batch.has_output[row] = True
                 batch.output_tokens[row] = output_tokens
                 batch.components[row, OUTPUT] = output_tokens
+                if batch.minify_savings is not None:
+                    batch.minify_savings[row, OUTPUT] = minified
             if (batch.usage[row] == MISSING).all():
                 batch.usage[row] = usage
             batch.flags[row] |= flags

@@ -55,8 +55,11 @@ class WorkerPool:
             f"import sys; sys.path[:0] = {sys.path!r}; "
             "from tokenomix.logs.workers import serve; serve()",
         ]
+        # One hash seed for all workers: the prefix keys of requests (logs/batch.py) are
+        # Python hashes, compared across chunks recounted by different workers.
+        env = {**os.environ, "PYTHONHASHSEED": "0"}
         self._processes = [
-            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
             for _ in range(workers)
         ]
         for process in self._processes:

@@ -16,6 +16,8 @@ from tokenomix.logs.components import COMPONENTS, INPUT_COMPONENTS
 from tokenomix.logs.options import RecountOptions
 from tokenomix.logs.pipeline import LogFile, SkipLog
 from tokenomix.pricing import Price, PriceTable
+from tokenomix.report.savings import SavingsStats
+from tokenomix.report.serving import ServingStats
 
 SCHEMA = "tokenomix.report/1"
 
@@ -26,6 +28,9 @@ def build_document(
     skips: SkipLog,
     options: RecountOptions,
     prices: PriceTable | None,
+    *,
+    serving: ServingStats | None = None,
+    savings: SavingsStats | None = None,
 ) -> dict[str, Any]:
     """Return the report as a JSON-ready dict."""
     return {
@@ -56,7 +61,20 @@ def build_document(
         "turns": _turns(stats),
         "usage": _usage(stats),
         "cost": _cost(stats, prices),
+        "savings": _savings(savings, stats, prices, options),
+        "serving": serving.document() if serving is not None else None,
     }
+
+
+def _savings(
+    savings: SavingsStats | None,
+    stats: ReportStats,
+    prices: PriceTable | None,
+    options: RecountOptions,
+) -> dict[str, Any] | None:
+    if savings is None:
+        return None
+    return savings.document(stats, prices, summary_keep_turns=options.summary_keep_turns)
 
 
 def _options(options: RecountOptions) -> dict[str, Any]:

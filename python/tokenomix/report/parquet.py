@@ -11,6 +11,8 @@ from tokenomix.logs.batch import MISSING, RequestBatch
 from tokenomix.logs.components import COMPONENTS, approximation_names
 from tokenomix.logs.usage import USAGE_FIELDS
 from tokenomix.pricing import PriceTable
+from tokenomix.report import savings as savings_of
+from tokenomix.report.serving import REQUEST_COLUMNS
 
 ROWS_PER_GROUP = 65_536
 
@@ -18,20 +20,29 @@ ROWS_PER_GROUP = 65_536
 class ParquetSink:
     """Writes request batches to a Parquet file, row groups of about ROWS_PER_GROUP rows."""
 
-    def __init__(self, path: str, *, files: list[str], prices: PriceTable | None) -> None:
+    def __init__(
+        self,
+        path: str,
+        *,
+        files: list[str],
+        prices: PriceTable | None,
+        savings: savings_of.SavingsOptions | None = None,
+    ) -> None:
         import pyarrow.parquet as pq
 
         self._files = files
         self._prices = prices
+        self._savings = savings or savings_of.SavingsOptions()
         self._writer = pq.ParquetWriter(path, schema(), compression="zstd")
         self._pending: list[Any] = []
         self._rows = 0
 
-    def add(self, batch: RequestBatch) -> None:
-        """Queue the rows of a batch; write a row group when enough are queued."""
+    def add(self, batch: RequestBatch, estimate: Any = None) -> None:
+        """Queue the rows of a batch (and their serving estimate, a CostEstimate, if any);
+        write a row group when enough are queued."""
         if len(batch) == 0:
             return
-        self._pending.append(table_of(batch, self._files, self._prices))
+        self._pending.append(table_of(batch, self._files, self._prices, estimate, self._savings))
         self._rows += len(batch)
         if self._rows >= ROWS_PER_GROUP:
             self._flush()
@@ -76,11 +87,23 @@ def schema() -> Any:
     ]
     fields += [pa.field(f"usage_{name}", pa.int64()) for name in USAGE_FIELDS]
     fields += [pa.field("recount_usd", pa.float64()), pa.field("billed_usd", pa.float64())]
+    fields += [pa.field(name, pa.int64()) for name in savings_of.REQUEST_COLUMNS]
+    fields += [
+        pa.field(name, pa.int64() if name == "kv_cache_bytes" else pa.float64())
+        for name in REQUEST_COLUMNS
+    ]
     return pa.schema(fields)
 
 
-def table_of(batch: RequestBatch, files: list[str], prices: PriceTable | None) -> Any:
-    """Return the Arrow table of a batch's requests."""
+def table_of(
+    batch: RequestBatch,
+    files: list[str],
+    prices: PriceTable | None,
+    estimate: Any = None,
+    savings: savings_of.SavingsOptions | None = None,
+) -> Any:
+    """Return the Arrow table of a batch's requests (serving columns null without an
+    estimate, savings null for rows without text)."""
     import pyarrow as pa
 
     n = len(batch)
@@ -124,6 +147,13 @@ def table_of(batch: RequestBatch, files: list[str], prices: PriceTable | None) -
     recount, billed = request_costs(batch, prices)
     columns["recount_usd"] = pa.array(recount, pa.float64(), mask=np.isnan(recount))
     columns["billed_usd"] = pa.array(billed, pa.float64(), mask=np.isnan(billed))
+    per_request = savings_of.request_savings(batch, savings or savings_of.SavingsOptions())
+    for name, values in per_request.items():
+        columns[name] = pa.array(values if values is not None else [None] * n, pa.int64())
+    for name in REQUEST_COLUMNS:
+        kind = pa.int64() if name == "kv_cache_bytes" else pa.float64()
+        values = getattr(estimate, name) if estimate is not None else [None] * n
+        columns[name] = pa.array(values, kind)
     return pa.table(columns, schema=schema())
 
 

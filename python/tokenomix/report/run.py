@@ -11,6 +11,8 @@ from tokenomix.logs.pipeline import Progress, Recount
 from tokenomix.pricing import PriceTable, default_prices
 from tokenomix.report.document import build_document
 from tokenomix.report.parquet import ParquetSink
+from tokenomix.report.savings import PrefixCache, SavingsOptions, SavingsStats
+from tokenomix.report.serving import ServingPlan, ServingStats
 
 
 @dataclasses.dataclass
@@ -20,6 +22,8 @@ class Report:
     document: dict[str, Any]
     stats: ReportStats
     recount: Recount
+    serving: ServingStats | None = None
+    savings: SavingsStats | None = None
 
 
 def run_report(
@@ -29,6 +33,8 @@ def run_report(
     prices: PriceTable | None = None,
     parquet_path: str | None = None,
     progress: Progress | None = None,
+    serving: ServingPlan | None = None,
+    savings: SavingsOptions | None = None,
 ) -> Report:
     """Recount logs and return their report.
 
@@ -38,6 +44,9 @@ def run_report(
         prices: the price table (default: the one shipped with the package).
         parquet_path: if given, write one row per request there.
         progress: called with (bytes read, bytes in all) as reading goes.
+        serving: if given, estimate serving every request on this model and GPU.
+        savings: the assumptions of the savings of token discipline (default: the defaults
+            of SavingsOptions).
 
     Raises:
         FileNotFoundError: a path does not exist or a pattern matches nothing.
@@ -48,16 +57,33 @@ def run_report(
     prices = prices if prices is not None else default_prices()
     recount = Recount(paths, options)
     stats = ReportStats()
+    savings = savings or SavingsOptions()
+    savings_stats = SavingsStats(savings)
+    cache = PrefixCache(savings)
+    serving_stats = ServingStats(serving) if serving is not None else None
     sink = None
     if parquet_path is not None:
-        sink = ParquetSink(parquet_path, files=[f.path for f in recount.files], prices=prices)
+        sink = ParquetSink(
+            parquet_path, files=[f.path for f in recount.files], prices=prices, savings=savings
+        )
     try:
         for batch in recount.batches(progress):
+            batch.prefix_cached_tokens = cache.feed(batch)
             stats.add(batch)
+            savings_stats.add(batch)
+            estimate = serving_stats.estimate(batch) if serving_stats is not None else None
             if sink is not None:
-                sink.add(batch)
+                sink.add(batch, estimate)
     finally:
         if sink is not None:
             sink.close()
-    document = build_document(stats, recount.files, recount.skips, options, prices)
-    return Report(document, stats, recount)
+    document = build_document(
+        stats,
+        recount.files,
+        recount.skips,
+        options,
+        prices,
+        serving=serving_stats,
+        savings=savings_stats,
+    )
+    return Report(document, stats, recount, serving_stats, savings_stats)

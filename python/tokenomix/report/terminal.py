@@ -28,6 +28,10 @@ def render(document: dict[str, Any], console: Console) -> None:
         console.print(_turns_table(document))
     if document["days"]:
         console.print(_days_table(document))
+    if document["savings"] is not None and document["requests_attributed"]:
+        console.print(_savings_table(document["savings"]))
+    if document["serving"] is not None:
+        console.print(_serving_table(document["serving"]))
     for line in _notes(document):
         console.print(line, soft_wrap=True, highlight=False)
 
@@ -181,6 +185,116 @@ def _days_table(document: dict[str, Any]) -> Table:
         )
     if len(days) > len(shown):
         table.caption = f"the last {len(shown)} of {len(days)} days; all in the JSON report"
+    return table
+
+
+def _savings_table(savings: dict[str, Any]) -> Table:
+    a = savings["assumptions"]
+    cap = savings["output_cap"]["cap_tokens"]
+    cap_text = "-" if cap is None else f"{cap:,} tokens"
+    if a["output_cap"].startswith("p"):
+        cap_text += f" ({a['output_cap']} of outputs)"
+    table = Table(
+        title="savings of token discipline (they overlap: not to be added up)",
+        title_justify="left",
+        caption=(
+            f"output cap {cap_text}; prefix cache: tokens billed at the cached price.\n"
+            f"* assumed: summaries keep {a['summary_keep_turns']} turns and cost "
+            f"{a['summary_tokens']:,} tokens; prefixes of {a['cache_min_tokens']:,}+ tokens "
+            f"stay cached {a['cache_ttl_seconds']:g} s"
+        ),
+        caption_justify="left",
+    )
+    for name in ("", "requests", "tokens", "share", "$", "most in"):
+        justify = "left" if name in ("", "most in") else "right"
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
+    rows = (
+        ("minified JSON", savings["minified_json"], "tokens", "by_component"),
+        ("repeated paragraphs", savings["duplicate_instructions"], "tokens", "by_component"),
+        ("summaries *", savings["rolling_summaries"], "tokens", "replaced_by_component"),
+        ("output cap", savings["output_cap"], "tokens", None),
+        ("prefix cache *", savings["prefix_caching"], "cached_tokens", None),
+    )
+    for label, entry, tokens, parts in rows:
+        share = entry["share"]
+        table.add_row(
+            label,
+            _number(entry["requests"]),
+            _compact(entry[tokens]),
+            "-" if share is None else f"{share:.1%}",
+            _dollars(entry["usd"]),
+            _where(entry[parts]) if parts else "",
+        )
+    return table
+
+
+def _where(by_component: dict[str, int]) -> str:
+    total = sum(by_component.values())
+    if total <= 0:
+        return ""
+    name, tokens = max(by_component.items(), key=lambda item: item[1])
+    return f"{name} {tokens / total:.0%}"
+
+
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return "-"
+    for unit, suffix in ((1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")):
+        if abs(value) >= unit:
+            return f"{value / unit:,.2f} {suffix}"
+    return f"{value:,.0f} B"
+
+
+def _serving_table(serving: dict[str, Any]) -> Table:
+    gpus = f"{serving['tensor_parallel']} x {serving['gpu']}"
+    table = Table(
+        title=f"serving on {escape(serving['model'])}, {gpus} (roofline, unloaded)",
+        title_justify="left",
+    )
+    table.add_column("")
+    table.add_column("value", justify="right")
+    totals = serving["totals"]
+    notes = []
+    if serving["requests_without_output"]:
+        notes.append(f"{serving['requests_without_output']:,} without output")
+    if serving["requests_over_max_context"]:
+        notes.append(f"{serving['requests_over_max_context']:,} over the model's context")
+    kv = serving["kv_cache_bytes"]
+    tokens = (totals[k] for k in ("input_tokens", "cached_input_tokens", "output_tokens"))
+    rows = [
+        ("requests", f"{serving['requests']:,}" + (f" ({', '.join(notes)})" if notes else "")),
+        ("tokens in / cached / out", " / ".join(_compact(n) for n in tokens)),
+        ("FLOPs prefill / decode", f"{totals['prefill_flops']:.3e} / {totals['decode_flops']:.3e}"),
+        (
+            "seconds prefill / decode",
+            f"{totals['prefill_seconds']:,.1f} / {totals['decode_seconds']:,.1f}",
+        ),
+        (
+            "KV per request p50 / p95 / max",
+            " / ".join(_bytes(kv[k]) for k in ("p50", "p95", "max")),
+        ),
+    ]
+    if serving["capacity"] is not None:
+        rows += [
+            (
+                f"fit at {at['percentile']} context, {_compact(at['context_tokens'])} tokens",
+                f"{at['concurrent_sequences']:,} sequences a replica",
+            )
+            for at in serving["capacity"]["at"]
+        ]
+    flight = serving["in_flight"]
+    if flight is not None:
+        peak, p99 = flight["peak_kv_cache_bytes"], flight["p99_kv_cache_bytes"]
+        rows += [
+            ("KV in flight peak / p99", f"{_bytes(peak)} / {_bytes(p99)}"),
+            (
+                "requests in flight peak / p99",
+                f"{flight['peak_requests']:,} / {flight['p99_requests']:,}",
+            ),
+            ("GPUs needed at the peak", f"{flight['gpus_needed_at_peak']:,}"),
+        ]
+    for row in rows:
+        table.add_row(*row)
     return table
 
 
