@@ -105,3 +105,57 @@ def test_option_errors(capsys, tmp_path):
         == 1
     )
     assert "unknown open model 'nobody/unknown'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_report_counts_with_the_tokenizer(capsys, tmp_path, monkeypatch, jobs):
+    import tokenomix.logs.pipeline as pipeline
+
+    monkeypatch.setattr(pipeline, "BYTES_PER_WORKER", 1)  # two workers load the file too
+    path = HF_DIR / "qwen2_5.tokenizer.json"
+    reference = hf_reference(path, split_special_tokens=True)
+    prose = PROSE.read_text()
+    records = []
+    for number in range(40):
+        user = f"cafe\u0301 <|im_start|> {prose[number * 300 : number * 300 + 500]}"
+        records.append(
+            {
+                "model": "gpt-4o",
+                "messages": [
+                    {"role": "system", "content": "Answer in the style of the novel."},
+                    {"role": "user", "content": user},
+                ],
+                "response": {"choices": [{"message": {"role": "assistant", "content": user}}]},
+            }
+        )
+    log = tmp_path / "log.jsonl"
+    log.write_text("".join(json.dumps(record) + "\n" for record in records))
+    assert (
+        main(["-q", "report", str(log), "--tokenizer", str(path), "--jobs", jobs, "--json", "-"])
+        == 0
+    )
+    document = json.loads(capsys.readouterr().out)
+
+    def tokens(text):
+        return len(hf_ids(reference, text))
+
+    inputs = [
+        sum(3 + tokens(m["role"]) + tokens(m["content"]) for m in record["messages"]) + 3
+        for record in records
+    ]
+    outputs = [tokens(record["messages"][1]["content"]) for record in records]
+    assert document["options"]["tokenizer"] == str(path)
+    assert document["input_tokens"]["sum"] == sum(inputs)
+    assert document["input_tokens"]["max"] == max(inputs)
+    assert document["output_tokens"]["sum"] == sum(outputs)
+    user_sum = sum(tokens(record["messages"][1]["content"]) for record in records)
+    assert document["components"]["user"]["sum"] == user_sum
+
+
+def test_report_tokenizer_errors(capsys, tmp_path):
+    log = tmp_path / "log.jsonl"
+    log.write_text('{"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}\n')
+    assert main(["report", str(log), "--tokenizer", str(tmp_path / "missing.json")]) == 1
+    assert "missing.json" in capsys.readouterr().err
+    assert main(["report", str(log), "--tokenizer-model", "meta-llama/Llama-3.1-8B"]) == 1
+    assert "tokenizer model goes with a tokenizer file" in capsys.readouterr().err

@@ -7,16 +7,18 @@ import datetime
 import json
 
 import pytest
-from conftest import SHARED, reference_encoding
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from log_factory import write_jsonl
-from report_reference import bundled_prices
+
 from tokenomix.cli import main
 from tokenomix.logs import RecountOptions
 from tokenomix.logs.savings import minified_json, paragraph_keys, without_paragraphs
 from tokenomix.report import run_report
 from tokenomix.report.savings import SavingsOptions, parse_output_cap
+
+from conftest import SHARED, reference_encoding
+from report_reference import bundled_prices
 
 PRICE = bundled_prices()["gpt-4o"]  # o200k_base; input 2.5, cached 1.25, output 10 per 1M
 
@@ -33,7 +35,7 @@ def report(tmp_path, records, *, options=None, savings=None):
     path = tmp_path / "log.jsonl"
     write_jsonl(path, records)
     options = options or RecountOptions(jobs=1)
-    return run_report([str(path)], options, savings=savings).document
+    return run_report([str(path)], options, savings=savings or SavingsOptions()).document
 
 
 def request(*messages, **extra):
@@ -388,6 +390,22 @@ def test_savings_in_summary_and_parquet(tmp_path, capsys):
     assert table["minified_json_saving"][2] == tokens(PRETTY) - tokens(COMPACT)
     assert table["rolling_summary_saving"][1] > 0
     assert table["prefix_cached_tokens"] == [0, 0, 0]
+
+
+def test_savings_only_when_asked_for(tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    records = [request(("user", f"{RULE}\n\n{RULE}"))]
+    path, rows = tmp_path / "log.jsonl", tmp_path / "rows.parquet"
+    write_jsonl(path, records)
+    assert run_report([str(path)], RecountOptions(jobs=1)).document["savings"] is None
+    assert main(["report", str(path), "--jobs", "1", "--parquet", str(rows)]) == 0
+    assert "savings of token discipline" not in capsys.readouterr().out
+    assert pq.read_table(rows).to_pydict()["duplicate_instructions_saving"] == [None]
+    assert main(["report", str(path), "--jobs", "1", "--savings", "--parquet", str(rows)]) == 0
+    assert "savings of token discipline" in capsys.readouterr().out
+    saved = pq.read_table(rows).to_pydict()["duplicate_instructions_saving"]
+    assert saved == [tokens(f"{RULE}\n\n{RULE}") - tokens(RULE)]
 
 
 @pytest.mark.parametrize("module", ["tokenomix.logs.savings", "tokenomix.analytics.histogram"])

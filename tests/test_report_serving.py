@@ -10,12 +10,14 @@ import math
 import numpy as np
 import pytest
 from log_factory import chat_log, write_jsonl
-from report_reference import recount_record
+
 from tokenomix import cost
 from tokenomix.cli import main
 from tokenomix.logs import RecountOptions
 from tokenomix.report import run_report
 from tokenomix.report.serving import ServingPlan
+
+from report_reference import recount_record
 
 START = datetime.datetime(2024, 3, 1, 12, tzinfo=datetime.timezone.utc)
 MODEL, GPU, TP = "Llama-3.1-70B", "H100", 4

@@ -40,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="UTF-8 text files (default: a bundled 90 KB sample of prose, six languages and JSON)",
     )
-    add_encoding_options(parser, default=DEFAULT_ENCODING)
+    # The peers read the bundled rank files; tokenizer files are raced in bench/.
+    add_encoding_options(parser, default=DEFAULT_ENCODING, files=False)
     parser.add_argument(
         "--lines", action="store_true", help="count each line as its own text, as in request logs"
     )

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.resources
 
-from tokenomix.cli.report import add_report_options, report_command
-from tokenomix.logs.options import RecountOptions
+from tokenomix.cli.report import add_report_options, options_from_args, report_command
 
 SAMPLE = "sample_requests.jsonl.gz"
 
@@ -20,7 +20,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="report on the sample log shipped with tokenomix",
         description="Run `tokenomix report` on a small sample log built from public "
         f"conversations, tool calls and documents, with --context-pattern "
-        f"'{SAMPLE_CONTEXT_PATTERN}'.",
+        f"'{SAMPLE_CONTEXT_PATTERN}' and --savings.",
     )
     add_report_options(parser, logs=False)
     parser.set_defaults(run=run)
@@ -29,9 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     resource = importlib.resources.files("tokenomix.report").joinpath("data", SAMPLE)
     with importlib.resources.as_file(resource) as path:
-        options = RecountOptions(
-            context_pattern=SAMPLE_CONTEXT_PATTERN,
-            jobs=args.jobs,
-            summary_keep_turns=args.summary_keep_turns,
+        options = dataclasses.replace(
+            options_from_args(args), context_pattern=SAMPLE_CONTEXT_PATTERN
         )
+        args.savings = True  # the sample shows every part of the report
         return report_command([str(path)], options, args)

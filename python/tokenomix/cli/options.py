@@ -9,8 +9,11 @@ from tokenomix.models import encoding_for_model
 from tokenomix.registry import get_encoding, list_encoding_names
 
 
-def add_encoding_options(parser: argparse.ArgumentParser, *, default: str | None) -> None:
-    """Add --encoding, --model and --tokenizer, mutually exclusive, and --tokenizer-model."""
+def add_encoding_options(
+    parser: argparse.ArgumentParser, *, default: str | None, files: bool = True
+) -> None:
+    """Add --encoding, --model and (with `files`) --tokenizer, mutually exclusive, and
+    --tokenizer-model."""
     group = parser.add_mutually_exclusive_group()
     group.add_argument(
         "--encoding",
@@ -19,6 +22,8 @@ def add_encoding_options(parser: argparse.ArgumentParser, *, default: str | None
         + (f"; default {default}" if default else ""),
     )
     group.add_argument("--model", metavar="NAME", help="count with the encoding of this model")
+    if not files:
+        return
     group.add_argument(
         "--tokenizer",
         metavar="PATH",
@@ -35,10 +40,14 @@ def add_encoding_options(parser: argparse.ArgumentParser, *, default: str | None
 
 def encoding_from_args(args: argparse.Namespace, *, default: str) -> Encoding:
     """Return the encoding named by --encoding, --model or --tokenizer, else `default`."""
-    if args.tokenizer_model and not args.tokenizer:
+    tokenizer, tokenizer_model = (
+        getattr(args, "tokenizer", None),
+        getattr(args, "tokenizer_model", None),
+    )
+    if tokenizer_model and not tokenizer:
         raise ValueError("--tokenizer-model goes with --tokenizer")
-    if args.tokenizer:
-        return Encoding.from_file(args.tokenizer, model=args.tokenizer_model)
+    if tokenizer:
+        return Encoding.from_file(tokenizer, model=tokenizer_model)
     if args.model:
         return encoding_for_model(args.model)
     return get_encoding(args.encoding or default)

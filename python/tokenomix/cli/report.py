@@ -53,6 +53,18 @@ def add_report_options(parser: argparse.ArgumentParser, *, logs: bool = True) ->
             metavar="E",
             help=f"count all text with this encoding ({', '.join(list_encoding_names())})",
         )
+        group.add_argument(
+            "--tokenizer",
+            metavar="PATH",
+            help="count all text with a tokenizer file: a Hugging Face tokenizer.json "
+            "(byte-level BPE), a Mistral Tekken file or a tiktoken rank file",
+        )
+        parser.add_argument(
+            "--tokenizer-model",
+            metavar="NAME",
+            help="with --tokenizer, for a rank file: the open model whose split pattern and "
+            "special tokens to use (e.g. meta-llama/Llama-3.1-8B)",
+        )
         parser.add_argument(
             "--context-pattern",
             metavar="RE",
@@ -95,39 +107,41 @@ def add_report_options(parser: argparse.ArgumentParser, *, logs: bool = True) ->
     )
     savings = parser.add_argument_group(
         "savings of token discipline",
-        "the assumptions of the savings that rest on one (docs/report.md, Savings)",
+        "measured with --savings (or any option below); the changed text is recounted, so "
+        "the run takes longer (docs/report.md, Savings)",
+    )
+    savings.add_argument(
+        "--savings",
+        action="store_true",
+        help="measure the savings of minified JSON, trimmed repeats, rolling summaries, "
+        "an output cap and prefix caching",
     )
     savings.add_argument(
         "--summary-keep-turns",
         type=int,
-        default=4,
         metavar="N",
         help="rolling summaries keep the last N turns before the current one (default 4)",
     )
     savings.add_argument(
         "--summary-tokens",
         type=int,
-        default=500,
         metavar="K",
         help="tokens of the summary that replaces older turns (default 500)",
     )
     savings.add_argument(
         "--output-cap",
-        default="p95",
         metavar="N|pNN",
         help="output limit: tokens, or a percentile of the log's outputs (default p95)",
     )
     savings.add_argument(
         "--cache-min-tokens",
         type=int,
-        default=1024,
         metavar="N",
         help="shortest prefix a prompt cache serves (default 1024, OpenAI's)",
     )
     savings.add_argument(
         "--cache-ttl",
         type=float,
-        default=300.0,
         metavar="SECONDS",
         help="how long a prefix stays cached after its last use (default 300)",
     )
@@ -162,6 +176,8 @@ def options_from_args(args: argparse.Namespace) -> RecountOptions:
         format=getattr(args, "format", None),
         model=getattr(args, "model", None),
         encoding=getattr(args, "encoding", None),
+        tokenizer=getattr(args, "tokenizer", None),
+        tokenizer_model=getattr(args, "tokenizer_model", None),
         context_pattern=getattr(args, "context_pattern", None),
         image_size=getattr(args, "image_size", None),
         strict=getattr(args, "strict", False),
@@ -170,20 +186,37 @@ def options_from_args(args: argparse.Namespace) -> RecountOptions:
         output_column=getattr(args, "output_column", None),
         timestamp_column=getattr(args, "timestamp_column", None),
         model_column=getattr(args, "model_column", None),
-        summary_keep_turns=args.summary_keep_turns,
+        **_given(args, summary_keep_turns="summary_keep_turns"),
     )
+
+
+# The savings options of the command line, by their SavingsOptions field.
+_SAVINGS_FIELDS = {
+    "summary_tokens": "summary_tokens",
+    "output_cap": "output_cap",
+    "cache_min_tokens": "cache_min_tokens",
+    "cache_ttl_seconds": "cache_ttl",
+}
+
+
+def _given(args: argparse.Namespace, **fields: str) -> dict[str, Any]:
+    # The fields whose option was given, so that the dataclass defaults stay the only ones.
+    return {
+        field: getattr(args, name)
+        for field, name in fields.items()
+        if getattr(args, name, None) is not None
+    }
 
 
 def savings_from_args(args: argparse.Namespace) -> Any:
-    """Return the SavingsOptions the command line asks for."""
+    """Return the SavingsOptions the command line asks for, or None without --savings or
+    any savings option."""
     from tokenomix.report.savings import SavingsOptions
 
-    return SavingsOptions(
-        summary_tokens=args.summary_tokens,
-        output_cap=args.output_cap,
-        cache_min_tokens=args.cache_min_tokens,
-        cache_ttl_seconds=args.cache_ttl,
-    )
+    given = _given(args, **_SAVINGS_FIELDS)
+    if not (args.savings or given or args.summary_keep_turns is not None):
+        return None
+    return SavingsOptions(**given)
 
 
 def serving_from_args(args: argparse.Namespace) -> Any:

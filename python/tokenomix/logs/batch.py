@@ -125,9 +125,10 @@ class BatchBuilder:
     halfway through.
     """
 
-    def __init__(self, file_index: int, *, num_threads: int | None) -> None:
+    def __init__(self, file_index: int, *, num_threads: int | None, savings: bool = False) -> None:
         self.file_index = file_index
         self._num_threads = num_threads
+        self._savings = savings
         self._encodings: dict[str, tuple[int, Encoding]] = {}
         self._unique: list[dict[str, int]] = []  # per encoding: text -> position
         self._enc = 0
@@ -339,7 +340,7 @@ class BatchBuilder:
         words = np.array(self._units, dtype=np.int64)
         unit_cells[:, OVERHEAD] += words >> 16
         batch = self._columns(kind, self._sum_units(unit_cells))
-        if len(batch):
+        if self._savings and len(batch):
             self._add_savings(batch, unit_cells, words, texts, counts, packed)
         return batch
 

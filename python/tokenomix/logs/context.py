@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -20,6 +21,24 @@ from tokenomix.models import encoding_name_for_model
 from tokenomix.registry import get_encoding
 
 _GUESSED = Approximation.ENCODING_GUESSED | Approximation.FRAMING_UNPUBLISHED
+
+
+def fixed_encoding(options: RecountOptions) -> Encoding | None:
+    """Return the encoding that counts every request (`encoding` or `tokenizer` of the
+    options), or None when each request's model chooses.
+
+    Raises:
+        OSError, ValueError: the tokenizer file cannot be read or is not supported.
+    """
+    if options.tokenizer:
+        return _tokenizer(options.tokenizer, options.tokenizer_model)
+    return get_encoding(options.encoding) if options.encoding else None
+
+
+@functools.lru_cache(maxsize=4)
+def _tokenizer(path: str, model: str | None) -> Encoding:
+    # Loaded once per process: to check the options, then to count.
+    return Encoding.from_file(path, model=model)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,7 +60,7 @@ class ReaderContext:
         self.options = options
         self.num_threads = num_threads
         self.context_re = re.compile(options.context_pattern) if options.context_pattern else None
-        self._fixed_encoding = get_encoding(options.encoding) if options.encoding else None
+        self._fixed_encoding = fixed_encoding(options)
         self._models: dict[tuple[Any, Any], ModelInfo] = {}
         self._image_sizes: dict[str, tuple[int, int]] = {}
         self._small: dict[str, Callable[[str], int]] = {}
@@ -50,7 +69,7 @@ class ReaderContext:
     def builder(self, file_index: int) -> BatchBuilder:
         """Return a builder for one chunk of a file."""
         self._image_sizes.clear()
-        return BatchBuilder(file_index, num_threads=self.num_threads)
+        return BatchBuilder(file_index, num_threads=self.num_threads, savings=self.options.savings)
 
     # Models -------------------------------------------------------------------------------
 

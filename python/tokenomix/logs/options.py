@@ -21,6 +21,11 @@ class RecountOptions:
         format: one of FORMATS, or None to detect each file's format from its content.
         model: count every request as this model (its encoding, framing and price).
         encoding: count every request's text with this encoding, whatever its model.
+        tokenizer: count every request's text with the tokenizer in this file (a Hugging
+            Face tokenizer.json, a Mistral Tekken file or a tiktoken rank file; see
+            `Encoding.from_file`), whatever its model.
+        tokenizer_model: with `tokenizer`, the open model whose split pattern and special
+            tokens a rank file takes.
         context_pattern: a regular expression; text of system, user and history messages
             that it matches counts as `context` (retrieved documents pasted into prompts).
         image_size: (width, height) assumed for images given by URL.
@@ -28,6 +33,9 @@ class RecountOptions:
         jobs: worker processes (None: every core; 1: this process only).
         input_column, output_column, timestamp_column, model_column: column names of traces
             (None: the names of the Azure and Mooncake traces and of common exports).
+        savings: also gather what the savings of token discipline need (minified JSON and
+            repeated paragraphs recounted, prefix keys); `run_report` sets it when savings
+            are asked for. It recounts the changed text, so it costs time.
         summary_keep_turns: turns before the current one that a rolling summary would keep
             (the older ones are measured as what the summary replaces).
     """
@@ -35,6 +43,8 @@ class RecountOptions:
     format: str | None = None
     model: str | None = None
     encoding: str | None = None
+    tokenizer: str | None = None
+    tokenizer_model: str | None = None
     context_pattern: str | None = None
     image_size: tuple[int, int] | None = None
     strict: bool = False
@@ -43,13 +53,17 @@ class RecountOptions:
     output_column: str | None = None
     timestamp_column: str | None = None
     model_column: str | None = None
+    savings: bool = False
     summary_keep_turns: int = 4
 
     def __post_init__(self) -> None:
         if self.format is not None and self.format not in FORMATS:
             raise ValueError(f"unknown log format {self.format!r}; choose one of {FORMATS}")
-        if self.model is not None and self.encoding is not None:
-            raise ValueError("give a model or an encoding, not both")
+        given = [name for name in ("model", "encoding", "tokenizer") if getattr(self, name)]
+        if len(given) > 1:
+            raise ValueError(f"give one of a model, an encoding or a tokenizer, not {given}")
+        if self.tokenizer_model is not None and self.tokenizer is None:
+            raise ValueError("a tokenizer model goes with a tokenizer file")
         if self.context_pattern is not None:
             try:
                 re.compile(self.context_pattern)

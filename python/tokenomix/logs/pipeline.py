@@ -27,7 +27,7 @@ from tokenomix.errors import InputError
 from tokenomix.logs import detect, sources
 from tokenomix.logs.batch import MISSING, RequestBatch, Skip
 from tokenomix.logs.components import OUTPUT
-from tokenomix.logs.context import ReaderContext
+from tokenomix.logs.context import ReaderContext, fixed_encoding
 from tokenomix.logs.options import FORMATS, RecountOptions
 from tokenomix.logs.trace import read_table_trace
 from tokenomix.logs.worker import batch_kind, gather_chunk
@@ -90,11 +90,14 @@ class Recount:
 
     Raises (on construction):
         FileNotFoundError: a path does not exist or a glob matches nothing.
-        ValueError: a file's format cannot be told (name it in the options).
+        ValueError: a file's format cannot be told (name it in the options), or the
+            tokenizer file of the options is not supported.
+        OSError: the tokenizer file of the options cannot be read.
     """
 
     def __init__(self, paths: list[str], options: RecountOptions) -> None:
         self.options = options
+        fixed_encoding(options)  # a tokenizer file that cannot be loaded fails here, once
         expanded = sources.expand_paths(list(paths))
         if not expanded:
             raise FileNotFoundError("no input files")

@@ -126,7 +126,7 @@ def paragraph_keys(text: str) -> list[str]:
     if _BREAK not in text:
         key = text.strip()
         return [key] if len(key) >= MIN_PARAGRAPH_CHARS else []
-    return [key for piece in text.split(_BREAK) if len(key := piece.strip()) >= MIN_PARAGRAPH_CHARS]
+    return [key for key in map(str.strip, text.split(_BREAK)) if len(key) >= MIN_PARAGRAPH_CHARS]
 
 
 def without_paragraphs(text: str, drop: set[int]) -> str:
@@ -166,7 +166,7 @@ def duplicate_savings(
         return result
     # Message order within each request (readers may gather some texts late).
     eligible = eligible[np.argsort(occurrences.units[eligible], kind="stable")]
-    starts, sizes, flat = _paragraph_hashes(texts, hashes, occurrences, eligible)
+    starts, sizes, flat, split = _paragraph_hashes(texts, hashes, occurrences, eligible)
     owner = np.repeat(eligible, sizes)
     position = np.arange(len(owner)) - np.repeat(np.cumsum(sizes) - sizes, sizes)
     with np.errstate(over="ignore"):
@@ -175,8 +175,9 @@ def duplicate_savings(
     repeated = np.flatnonzero(first[inverse] != np.arange(len(keys)))
     drops: dict[int, set[int]] = {}
     for entry, earlier in zip(repeated.tolist(), first[inverse[repeated]].tolist(), strict=True):
-        paragraph = _paragraph(texts, occurrences, int(owner[entry]), int(position[entry]))
-        if paragraph == _paragraph(texts, occurrences, int(owner[earlier]), int(position[earlier])):
+        paragraph = _paragraph(texts, split, occurrences, int(owner[entry]), int(position[entry]))
+        other = _paragraph(texts, split, occurrences, int(owner[earlier]), int(position[earlier]))
+        if paragraph == other:
             drops.setdefault(int(owner[entry]), set()).add(int(position[entry]))
     if not drops:
         return result
@@ -187,19 +188,31 @@ def duplicate_savings(
     return result
 
 
-def _paragraph(texts: list[list[str]], occurrences: Occurrences, index: int, number: int) -> str:
-    text = texts[int(occurrences.encodings[index])][int(occurrences.uids[index])]
-    return paragraph_keys(text)[number]
+def _paragraph(
+    texts: list[list[str]],
+    split: dict[tuple[int, int], list[str]],
+    occurrences: Occurrences,
+    index: int,
+    number: int,
+) -> str:
+    # The paragraph of an occurrence's text, from the texts of several paragraphs already
+    # split, else the text itself, stripped.
+    encoding, uid = int(occurrences.encodings[index]), int(occurrences.uids[index])
+    keys = split.get((encoding, uid))
+    return keys[number] if keys is not None else texts[encoding][uid].strip()
 
 
 def _paragraph_hashes(
     texts: list[list[str]], hashes: list[np.ndarray], occurrences: Occurrences, eligible: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[tuple[int, int], list[str]]]:
     # Per eligible occurrence: where its text's paragraph hashes start in `flat`, and how
-    # many. Texts of one paragraph (most) are hashed by C-level maps, no Python loop: as
-    # they are when there is nothing to strip (the hash cached in the string), else
-    # stripped; texts of several paragraphs are split one by one.
+    # many; and the paragraphs of each text of several, by (encoding, uid), kept for the
+    # comparison that confirms a repeat. Texts of one paragraph (most) are hashed by
+    # C-level maps, no Python loop: as they are when there is nothing to strip (the hash
+    # cached in the string), else stripped; texts of several paragraphs are split one by
+    # one.
     flat: list[np.ndarray] = []
+    split: dict[tuple[int, int], list[str]] = {}
     size = 0
     starts = np.zeros(len(eligible), dtype=np.int64)
     sizes = np.zeros(len(eligible), dtype=np.int64)
@@ -229,14 +242,14 @@ def _paragraph_hashes(
         size += len(one_hashes)
         others: list[int] = []
         for uid in candidates[several].tolist():
-            keys = paragraph_keys(unique[uid])
+            keys = split[encoding, uid] = paragraph_keys(unique[uid])
             text_start[uid], text_size[uid] = size + len(others), len(keys)
             others += map(hash, keys)
         flat.append(np.array(others, dtype=np.int64))
         size += len(others)
         starts[mine], sizes[mine] = text_start[uids], text_size[uids]
     joined = np.concatenate(flat) if flat else np.zeros(0, dtype=np.int64)
-    return starts, sizes, joined.view(np.uint64)
+    return starts, sizes, joined.view(np.uint64), split
 
 
 def _trimmed_savings(

@@ -82,6 +82,8 @@ def _options(options: RecountOptions) -> dict[str, Any]:
         "format": options.format,
         "model": options.model,
         "encoding": options.encoding,
+        "tokenizer": options.tokenizer,
+        "tokenizer_model": options.tokenizer_model,
         "context_pattern": options.context_pattern,
         "image_size": list(options.image_size) if options.image_size else None,
     }

@@ -45,8 +45,8 @@ def run_report(
         parquet_path: if given, write one row per request there.
         progress: called with (bytes read, bytes in all) as reading goes.
         serving: if given, estimate serving every request on this model and GPU.
-        savings: the assumptions of the savings of token discipline (default: the defaults
-            of SavingsOptions).
+        savings: if given, also measure the savings of token discipline under these
+            assumptions (it recounts the changed text, so the run takes longer).
 
     Raises:
         FileNotFoundError: a path does not exist or a pattern matches nothing.
@@ -54,12 +54,13 @@ def run_report(
         ValueError: a file's format cannot be told.
     """
     options = options or RecountOptions()
+    if savings is not None:
+        options = dataclasses.replace(options, savings=True)
     prices = prices if prices is not None else default_prices()
     recount = Recount(paths, options)
     stats = ReportStats()
-    savings = savings or SavingsOptions()
-    savings_stats = SavingsStats(savings)
-    cache = PrefixCache(savings)
+    savings_stats = SavingsStats(savings) if savings is not None else None
+    cache = PrefixCache(savings) if savings is not None else None
     serving_stats = ServingStats(serving) if serving is not None else None
     sink = None
     if parquet_path is not None:
@@ -68,9 +69,10 @@ def run_report(
         )
     try:
         for batch in recount.batches(progress):
-            batch.prefix_cached_tokens = cache.feed(batch)
             stats.add(batch)
-            savings_stats.add(batch)
+            if cache is not None and savings_stats is not None:
+                batch.prefix_cached_tokens = cache.feed(batch)
+                savings_stats.add(batch)
             estimate = serving_stats.estimate(batch) if serving_stats is not None else None
             if sink is not None:
                 sink.add(batch, estimate)
