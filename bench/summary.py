@@ -1,6 +1,6 @@
 """The closing summary of a race: Markdown tables of ratios against tiktoken, and the bars.
 
-`render` turns the records of one run into Markdown (printed at the end of the session and
+`render` turns the records of one run into Markdown (printed at the end of the pytest run and
 saved beside a JSON copy of the records); `python bench/summary.py SUMMARY.json` renders a
 saved run again.
 """
