@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Literal
 
 import numpy as np
@@ -27,6 +28,7 @@ class Encoding:
 
     Build one with `tokenomix.get_encoding` or `tokenomix.encoding_for_model`, or from your
     own ranks with the constructor (tiktoken's signature). All methods are thread-safe.
+    Encodings pickle, so they can be handed to a process pool (see `__reduce__`).
 
     >>> import tokenomix
     >>> enc = tokenomix.get_encoding("o200k_base")
@@ -61,6 +63,14 @@ class Encoding:
         scanner = _scanner_for(pat_str)
         core = _core.CoreEncoder.from_ranks(mergeable_ranks, scanner, list(special_tokens.items()))
         self._init(name, pat_str, core, special_tokens, explicit_n_vocab)
+        self._recipe = functools.partial(
+            type(self),
+            name,
+            pat_str=pat_str,
+            mergeable_ranks=mergeable_ranks,
+            special_tokens=dict(special_tokens),
+            explicit_n_vocab=explicit_n_vocab,
+        )
 
     @classmethod
     def from_file(
@@ -103,9 +113,12 @@ class Encoding:
         """
         from tokenomix.vocab.files import load_file  # the loaders import this module
 
-        return load_file(
-            path, model=model, pattern=pattern, special_tokens=special_tokens, name=name
+        options = {"model": model, "pattern": pattern, "special_tokens": special_tokens}
+        encoding = load_file(path, name=name, **options)
+        encoding._recipe = functools.partial(
+            Encoding.from_file, os.path.abspath(path), name=encoding.name, **options
         )
+        return encoding
 
     @classmethod
     def _from_core(
@@ -132,6 +145,7 @@ class Encoding:
         self._pat_str = pat_str
         self._core = core
         self._special_tokens = dict(special_tokens)
+        self._recipe: Callable[[], Encoding] | None = None
         self.max_token_value = core.rank_limit - 1
         if explicit_n_vocab is not None:
             total = core.vocab_size + len(set(special_tokens.values()))
@@ -143,6 +157,18 @@ class Encoding:
 
     def __repr__(self) -> str:
         return f"<Encoding {self.name!r}>"
+
+    def __reduce__(self) -> tuple[Callable[[], Encoding], tuple[()]]:
+        """Pickle as the call that made this encoding, as tiktoken does.
+
+        A bundled encoding pickles as its name and unpickles through `get_encoding`; one built
+        with the constructor pickles its arguments; one from `from_file` pickles the file's
+        absolute path and the options, and unpickling reads the file again, so it must still
+        be there.
+        """
+        if self._recipe is None:
+            raise TypeError(f"cannot pickle {self!r}: it was not made by a public constructor")
+        return self._recipe, ()
 
     # Properties --------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 
 from tokenomix import _core
@@ -39,4 +40,8 @@ def _load(name: str) -> Encoding:
     core = _core.CoreEncoder.from_tiktoken(
         spec.rank_file.read(), BUILTIN_PATTERNS[spec.pat_str], list(spec.special_tokens.items())
     )
-    return Encoding._from_core(name, spec.pat_str, core, spec.special_tokens, spec.explicit_n_vocab)
+    encoding = Encoding._from_core(
+        name, spec.pat_str, core, spec.special_tokens, spec.explicit_n_vocab
+    )
+    encoding._recipe = functools.partial(get_encoding, name)
+    return encoding
