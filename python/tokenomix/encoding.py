@@ -113,10 +113,15 @@ class Encoding:
         """
         from tokenomix.vocab.files import load_file  # the loaders import this module
 
-        options = {"model": model, "pattern": pattern, "special_tokens": special_tokens}
-        encoding = load_file(path, name=name, **options)
+        encoding = load_file(
+            path, model=model, pattern=pattern, special_tokens=special_tokens, name=name
+        )
+        specials = tuple(special_tokens.items()) if special_tokens is not None else None
+        file = os.stat(path)
         encoding._recipe = functools.partial(
-            Encoding.from_file, os.path.abspath(path), name=encoding.name, **options
+            _reload_file,
+            os.path.abspath(path),
+            (encoding.name, model, pattern, specials, file.st_mtime_ns, file.st_size),
         )
         return encoding
 
@@ -367,6 +372,22 @@ class Encoding:
                 f"allowed_special to encode it as the special token, or leave it out of "
                 f"disallowed_special (e.g. disallowed_special=()) to encode it as plain text."
             )
+
+
+@functools.lru_cache(maxsize=8)
+def _reload_file(
+    path: str, options: tuple[str, str | None, str | None, tuple | None, int, int]
+) -> Encoding:
+    # Unpickle an encoding of Encoding.from_file. A process pool unpickles the encoding
+    # with every task it is handed: the file is read once per process and version of it.
+    name, model, pattern, specials, _, _ = options
+    return Encoding.from_file(
+        path,
+        model=model,
+        pattern=pattern,
+        special_tokens=dict(specials) if specials is not None else None,
+        name=name,
+    )
 
 
 def _scanner_for(pat_str: str) -> str:
