@@ -90,7 +90,7 @@ def test_option_errors(capsys, tmp_path):
     rank_file = tmp_path / "ranks.tiktoken"
     rank_file.write_bytes(LLAMA3_RANK_FILE.read_bytes()[:-1])
     assert main(["count", str(PROSE), "--tokenizer", str(rank_file)]) == 1
-    assert "pass model=" in capsys.readouterr().err
+    assert "name the model" in capsys.readouterr().err
     assert (
         main(
             [

@@ -408,7 +408,15 @@ def test_savings_only_when_asked_for(tmp_path, capsys):
     assert saved == [tokens(f"{RULE}\n\n{RULE}") - tokens(RULE)]
 
 
-@pytest.mark.parametrize("module", ["tokenomix.logs.savings", "tokenomix.analytics.histogram"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "tokenomix.logs.savings",
+        "tokenomix.analytics.histogram",
+        "tokenomix.logs.errors",
+        "tokenomix.report.terminal",
+    ],
+)
 def test_docstring_examples(module):
     import doctest
     import importlib

@@ -212,7 +212,7 @@ def test_cli_summary_and_json(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--gpu", "H100"], "--gpu only apply with --serve"),
+        (["--gpu", "H100"], "--gpu only applies with --serve"),
         (["--serve", "Llama-3.1-8B"], "--serve needs --gpu"),
         (
             ["--serve", "llama-3.1-7b", "--gpu", "H100"],

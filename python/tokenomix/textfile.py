@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import mmap
+import os
+import stat
 import sys
 from collections.abc import Iterator
 
@@ -13,11 +15,15 @@ from tokenomix.errors import InputError
 
 @contextlib.contextmanager
 def open_bytes(path: str) -> Iterator[bytes | mmap.mmap]:
-    """Yield the bytes of a file (memory-mapped) or of standard input for "-"."""
+    """Yield the bytes of a file (memory-mapped) or of standard input for "-"; a pipe or
+    device (/dev/stdin, a shell's <(...)) is read whole."""
     if path == "-":
         yield sys.stdin.buffer.read()
         return
     with open(path, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            yield file.read()
+            return
         try:
             mapped = mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError:  # an empty file cannot be mapped

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
+import signal
 import sys
 
 from tokenomix import __version__
@@ -21,9 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact, fast token counts, and what the tokens of LLM traffic cost.",
     )
     parser.add_argument("--version", action="version", version=f"tokenomix {__version__}")
-    verbosity = parser.add_mutually_exclusive_group()
-    verbosity.add_argument("-v", "--verbose", action="store_true", help="log progress details")
-    verbosity.add_argument("-q", "--quiet", action="store_true", help="log errors only")
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="errors only: no summary, warnings or progress"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"tokenomix.cli.{name}").register(subparsers)
@@ -33,10 +35,16 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = build_parser().parse_args(argv)
-    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.WARNING
-    logging.basicConfig(level=level, format="tokenomix: %(message)s")
+    logging.basicConfig(
+        level=logging.ERROR if args.quiet else logging.WARNING, format="tokenomix: %(message)s"
+    )
     try:
         return args.run(args)
+    except BrokenPipeError:
+        # The reader went away (`tokenomix count --lines big.log | head`): stop quietly, as
+        # a program killed by SIGPIPE does, and keep Python from reporting the flush.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + signal.SIGPIPE
     except (TokenomixError, OSError, KeyError, ValueError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         print(f"tokenomix: error: {message}", file=sys.stderr)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from rich.console import Console
 from rich.table import Table
 
+from tokenomix.cli.console import stdout_console
 from tokenomix.cli.options import add_encoding_options, encoding_from_args
 from tokenomix.errors import InputError
 from tokenomix.race import Contestant, VocabSource, build_contestants, contestant_names
@@ -171,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         + ("" if args.paths else " (bundled sample)")
     )
     # A table wider than the 80 columns rich assumes for a pipe stays readable in a file.
-    console = Console() if sys.stdout.isatty() else Console(width=120)
+    console = stdout_console()
     console.print(title, markup=False, highlight=False)
     console.print(render(timings, texts))
     for timing in timings:

@@ -9,10 +9,10 @@ import json
 import sys
 from collections.abc import Iterator
 
-from rich.console import Console
 from rich.table import Table
 
 from tokenomix import _core
+from tokenomix.cli.console import stdout_console
 from tokenomix.cli.options import add_encoding_options, encoding_from_args
 from tokenomix.encoding import Encoding
 from tokenomix.hf_encoding import HfEncoding
@@ -156,5 +156,5 @@ def run(args: argparse.Namespace) -> int:
         table.add_column(column, justify="right")
     for c in [*counts, total] if len(counts) > 1 else counts:
         table.add_row(c.path, f"{c.tokens:,}", f"{c.bytes:,}", f"{c.characters:,}")
-    Console().print(table)
+    stdout_console().print(table)
     return 0

@@ -9,10 +9,10 @@ import math
 import sys
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
 from tokenomix import cost
+from tokenomix.cli.console import stdout_console
 from tokenomix.cost.capacity import DEFAULT_GPU_MEMORY_UTILIZATION, DEFAULT_OVERHEAD_BYTES
 from tokenomix.cost.gpu import GIB
 
@@ -87,14 +87,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--trace",
         metavar="FILE",
-        help="CSV or JSON Lines trace with arrival times and token counts",
+        help="CSV or JSON Lines trace (gzip or zstd too) with arrival times and token counts",
     )
-    for column in ("time", "input", "output"):
+    for column, holds in (
+        ("time", "arrival time"),
+        ("input", "input tokens"),
+        ("output", "output tokens"),
+    ):
         parser.add_argument(
             f"--{column}-column",
             metavar="NAME",
-            help=f"trace column of the {column} "
-            f"{'time' if column == 'time' else 'tokens'} (default: detected)",
+            help=f"trace column of the {holds} (default: detected)",
         )
     parser.add_argument(
         "--price-input", type=float, metavar="USD", help="dollars per million input tokens"
@@ -150,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         _print_json(_capacity_document(result))
         return 0
-    Console().print(_capacity_table(result, args.kv_dtype or model.dtype))
+    stdout_console().print(_capacity_table(result, args.kv_dtype or model.dtype))
     return 0
 
 
@@ -287,7 +290,7 @@ def _trace(args: argparse.Namespace, model: cost.ModelSpec, common: dict[str, An
     if args.json:
         _print_json(document)
         return 0
-    console = Console()
+    console = stdout_console()
     for table in _trace_tables(document):
         console.print(table)
     return 0
@@ -411,7 +414,7 @@ def _list(args: argparse.Namespace) -> int:
             f"{g.bf16_flops_per_second / 1e12:,.0f} TFLOP/s",
             "-" if fp8 is None else f"{fp8 / 1e12:,.0f} TFLOP/s",
         )
-    console = Console()
+    console = stdout_console()
     console.print(table)
     console.print(gpu_table)
     return 0

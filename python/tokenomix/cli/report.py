@@ -11,6 +11,7 @@ from typing import Any
 
 from rich.console import Console
 
+from tokenomix.cli.console import stdout_console
 from tokenomix.errors import InputError
 from tokenomix.logs.options import FORMATS, RecountOptions, parse_image_size
 from tokenomix.registry import list_encoding_names
@@ -233,14 +234,18 @@ def serving_from_args(args: argparse.Namespace) -> Any:
             if getattr(args, name) is not None
         ]
         if given:
-            raise ValueError(f"{' and '.join(given)} only apply with --serve MODEL --gpu GPU")
+            verb = "applies" if len(given) == 1 else "apply"
+            raise ValueError(f"{' and '.join(given)} only {verb} with --serve MODEL --gpu GPU")
         return None
     if args.gpu is None:
         raise ValueError("--serve needs --gpu GPU (tokenomix kv --list names the presets)")
     from tokenomix.report.serving import ServingPlan
 
     return ServingPlan.create(
-        args.serve, args.gpu, tensor_parallel=args.tp or 1, kv_dtype=args.kv_dtype
+        args.serve,
+        args.gpu,
+        tensor_parallel=1 if args.tp is None else args.tp,
+        kv_dtype=args.kv_dtype,
     )
 
 
@@ -254,6 +259,8 @@ def report_command(paths: list[str], options: RecountOptions, args: argparse.Nam
     from tokenomix.report import run_report
     from tokenomix.report.terminal import render
 
+    if args.parquet == "-":
+        raise ValueError("--parquet needs a file name: Parquet is not written to standard output")
     prices = load_prices(args.prices) if args.prices else default_prices()
     serving = serving_from_args(args)
     savings = savings_from_args(args)
@@ -278,7 +285,7 @@ def report_command(paths: list[str], options: RecountOptions, args: argparse.Nam
                 json.dump(document, file, indent=2)
                 file.write("\n")
         if not quiet:
-            render(document, Console())
+            render(document, stdout_console())
     if document["requests"] == 0:
         first = document["skipped"]["first"][0]
         raise InputError(

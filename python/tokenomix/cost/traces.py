@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import datetime
+import io
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -24,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from tokenomix.errors import InputError
+from tokenomix.logs.sources import first_significant_byte, open_stream, read_errors
 
 # Column names tried in order, compared without case.
 TIME_COLUMNS = ("timestamp", "arrival_time", "time", "created")
@@ -66,22 +68,33 @@ def read_trace(
     input_column: str | None = None,
     output_column: str | None = None,
 ) -> Trace:
-    """Read a CSV or JSON Lines trace.
+    """Read a CSV or JSON Lines trace, plain or gzip- or zstd-compressed.
 
     Raises:
         FileNotFoundError: no such file.
-        InputError: (a ValueError) the header lacks a needed column, or no line is usable.
+        InputError: (a ValueError) not a regular file, not UTF-8 text or damaged, the
+            header lacks a needed column, or no line is usable.
     """
     path = os.fspath(path)
-    with open(path, encoding="utf-8", newline="") as f:
-        first = f.read(1)
-        f.seek(0)
-        names = (time_column, input_column, output_column)
-        if first in ("{", "["):
-            rows = _json_rows(path, f, names)
-        else:
-            rows = _csv_rows(path, f, names)
-        return _collect(path, rows)
+    if os.path.exists(path) and not os.path.isfile(path):
+        raise InputError(path, "not a regular file (a folder, pipe or device): save it first")
+    stream, raw = open_stream(path)
+    with stream, raw:
+        try:
+            first = first_significant_byte(stream)
+            if stream.peek(4)[:4] == b"PAR1":  # type: ignore[attr-defined]
+                raise InputError(path, "a Parquet trace: tokenomix report reads those")
+            f = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+            names = (time_column, input_column, output_column)
+            if first in (b"{", b"["):
+                rows = _json_rows(path, f, names)
+            else:
+                rows = _csv_rows(path, f, names)
+            return _collect(path, rows)
+        except UnicodeDecodeError as error:
+            raise InputError(path, f"not UTF-8 text: {error.reason}") from error
+        except read_errors() as error:
+            raise InputError(path, f"cannot read the compressed data: {error}") from error
 
 
 def _find(

@@ -19,7 +19,7 @@ import orjson
 from tokenomix.logs.batch import BatchBuilder
 from tokenomix.logs.components import CONTEXT, HISTORY, SYSTEM, TOOLS, USER, Approximation
 from tokenomix.logs.context import ReaderContext, parse_timestamp
-from tokenomix.logs.errors import RecordError
+from tokenomix.logs.errors import RecordError, json_kind
 from tokenomix.logs.images import ANTHROPIC_AREA, ImageError, base64_image_size
 from tokenomix.logs.openai_chat import _conversation, _timestamp
 from tokenomix.logs.usage import Usage, parse_usage
@@ -64,7 +64,7 @@ def _add_system(system: Any, b: BatchBuilder, ctx: ReaderContext) -> None:
         ctx.add_text(b, SYSTEM, system)
         return
     if not isinstance(system, list):
-        raise RecordError("wrong shape", f"system is a {type(system).__name__}")
+        raise RecordError("wrong shape", f"system is {json_kind(system)}")
     for block in system:
         if not isinstance(block, dict) or not isinstance(block.get("text"), str):
             raise RecordError("wrong shape", "a system block has no text")
@@ -118,7 +118,7 @@ def _add_content(
         ctx.add_text(b, component, content)
         return
     if not isinstance(content, list):
-        raise RecordError("wrong shape", f"{where}: content is a {type(content).__name__}")
+        raise RecordError("wrong shape", f"{where}: content is {json_kind(content)}")
     for number, block in enumerate(content, 1):
         if not isinstance(block, dict):
             raise RecordError("wrong shape", f"{where}: block {number} is not an object")
@@ -198,7 +198,7 @@ def _response(response: Any) -> tuple[list[str] | None, Usage | None, str | None
     if isinstance(response, list):
         return _stream(response)
     if not isinstance(response, dict):
-        raise RecordError("wrong shape", f"response is a {type(response).__name__}")
+        raise RecordError("wrong shape", f"response is {json_kind(response)}")
     usage = parse_usage(response.get("usage"), anthropic=True)
     model = response.get("model") if isinstance(response.get("model"), str) else None
     content = response.get("content")

@@ -15,3 +15,20 @@ class RecordError(ValueError):
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+
+def json_kind(value: object) -> str:
+    """Name a parsed JSON value's kind as JSON does, with its article.
+
+    >>> json_kind(3), json_kind([]), json_kind(None)
+    ('a number', 'an array', 'null')
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array" if isinstance(value, list) else "an object"

@@ -33,7 +33,7 @@ from tokenomix.logs.components import (
     Approximation,
 )
 from tokenomix.logs.context import ModelInfo, ReaderContext, parse_timestamp
-from tokenomix.logs.errors import RecordError
+from tokenomix.logs.errors import RecordError, json_kind
 from tokenomix.logs.rules import ToolRule
 from tokenomix.logs.usage import Usage, parse_usage
 
@@ -72,7 +72,7 @@ def plan_chat_request(
     """Add one chat request (`body`), with its response and metadata when present."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
-        raise RecordError("wrong shape", "the record has no 'messages' list")
+        raise RecordError("wrong shape", "the record has no 'messages' list, or it is empty")
     response = metadata.get("response", body.get("response"))
     output = chat_output(response) if response is not None else None
     if output is None and _is_assistant(messages[-1]):
@@ -204,7 +204,7 @@ def add_content(
         ctx.add_text(b, component, content)
         return
     if not isinstance(content, list):
-        raise RecordError("wrong shape", f"{where}: content is a {type(content).__name__}")
+        raise RecordError("wrong shape", f"{where}: content is {json_kind(content)}")
     texts = []
     for number, part in enumerate(content, 1):
         kind = part.get("type") if isinstance(part, dict) else None
@@ -337,7 +337,7 @@ def chat_output(response: Any) -> ChatOutput:
     if isinstance(response, list):
         return _stream_output(response)
     if not isinstance(response, dict):
-        raise RecordError("wrong shape", f"response is a {type(response).__name__}")
+        raise RecordError("wrong shape", f"response is {json_kind(response)}")
     usage = parse_usage(response.get("usage"))
     model = response.get("model") if isinstance(response.get("model"), str) else None
     choices = response.get("choices")
@@ -371,7 +371,7 @@ def message_output_texts(message: dict[str, Any], where: str) -> list[str]:
             )
         )
     elif content is not None:
-        raise RecordError("wrong shape", f"{where}: content is a {type(content).__name__}")
+        raise RecordError("wrong shape", f"{where}: content is {json_kind(content)}")
     if isinstance(message.get("refusal"), str):
         texts.append(message["refusal"])
     calls = message.get("tool_calls") or []

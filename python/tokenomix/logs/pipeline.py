@@ -298,14 +298,18 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
         return LogFile(index, path, "trace", table, size)
     stream, raw = sources.open_stream(path)
     with stream, raw:
-        head = stream.peek(1 << 20)[: 1 << 20]  # type: ignore[attr-defined]
+        try:
+            head = stream.peek(1 << 20)[: 1 << 20]  # type: ignore[attr-defined]
+            first = sources.first_significant_byte(stream)
+        except sources.read_errors() as error:
+            # Damage further in is met while reading and ends the file as a skipped
+            # "truncated file"; damage here leaves nothing to tell the format from.
+            raise ValueError(f"{path}: cannot read the compressed data: {error}") from error
         records = detect.sample_records(head)
         document = None
         # One JSON document (an array, or a pretty-printed object): no line of it parses
         # alone, or its one line is an array.
-        if (not records and sources.first_significant_byte(stream) in (b"[", b"{")) or (
-            records and isinstance(records[0], list)
-        ):
+        if (not records and first in (b"[", b"{")) or (records and isinstance(records[0], list)):
             parsed = sources.read_document(stream, path)
             document = parsed if isinstance(parsed, list) else [parsed]
             records = document[: detect.SAMPLE_RECORDS]

@@ -51,12 +51,21 @@ def expand_paths(patterns: list[str]) -> list[str]:
 
     Raises:
         FileNotFoundError: a path does not exist or a pattern matches nothing.
+        ValueError: a path is standard input, a pipe, a device or a folder: logs are read
+            from files, whose size splits the work and measures progress.
     """
     paths: list[str] = []
     for pattern in patterns:
         if os.path.exists(pattern) or not glob.has_magic(pattern):
+            if pattern == "-":
+                raise ValueError("-: logs are read from files, not standard input; save it first")
             if not os.path.exists(pattern):
                 raise FileNotFoundError(f"{pattern}: no such file")
+            if not os.path.isfile(pattern):
+                raise ValueError(
+                    f"{pattern}: not a regular file (a folder, pipe or device); logs are read "
+                    "from files: save it to one first"
+                )
             paths.append(pattern)
             continue
         matches = sorted(glob.glob(pattern, recursive=True))
@@ -193,9 +202,13 @@ def read_document(stream: BinaryIO, path: str) -> object:
     """Parse a file that holds one JSON document (an array of records or one object).
 
     Raises:
-        ValueError: the document is larger than MAX_DOCUMENT_BYTES or is not JSON.
+        ValueError: the document is larger than MAX_DOCUMENT_BYTES, is not JSON, or its
+            compressed data cannot be read.
     """
-    data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    try:
+        data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    except read_errors() as error:
+        raise ValueError(f"{path}: cannot read the compressed data: {error}") from error
     if len(data) > MAX_DOCUMENT_BYTES:
         raise ValueError(
             f"{path}: a single JSON document over {MAX_DOCUMENT_BYTES >> 20} MiB is not read "

@@ -108,16 +108,28 @@ def read_table_trace(
 
     For CSV, a row's line is its line in the file (the header is line 1); for Parquet, its
     row number.
+
+    Raises:
+        ValueError: the file is not a CSV or Parquet table that can be read (damaged, not
+            UTF-8), naming the file and the first line not read.
     """
+    import csv
+
     import pyarrow as pa
 
-    batches, names, first_line = _open_table(stream, kind, options, where)
-    columns = trace_columns(names, options, where)
-    line = first_line
-    for batch in batches:
-        table = pa.Table.from_batches([batch])
-        yield _given_batch(table, columns, file_index, line, options)
-        line += table.num_rows
+    line = 1
+    try:
+        batches, names, line = _open_table(stream, kind, options, where)
+        columns = trace_columns(names, options, where)
+        for batch in batches:
+            table = pa.Table.from_batches([batch])
+            yield _given_batch(table, columns, file_index, line, options)
+            line += table.num_rows
+    except (pa.ArrowException, csv.Error, OSError) as error:
+        problem = str(error)[:200]  # a CSV parse error quotes the bad row
+        raise ValueError(
+            f"{where}: cannot read this {kind.upper()} trace from line {line} on: {problem}"
+        ) from error
 
 
 def _open_table(

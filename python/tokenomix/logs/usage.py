@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from tokenomix.logs.errors import RecordError
+from tokenomix.logs.errors import RecordError, json_kind
 
 
 class Usage(NamedTuple):
@@ -40,7 +40,7 @@ def parse_usage(usage: Any, *, anthropic: bool = False) -> Usage | None:
     if usage is None:
         return None
     if not isinstance(usage, dict):
-        raise RecordError("wrong shape", f"usage is a {type(usage).__name__}, not an object")
+        raise RecordError("wrong shape", f"usage is {json_kind(usage)}, not an object")
     if "prompt_tokens" in usage or "completion_tokens" in usage:
         return Usage(
             _count(usage, "prompt_tokens"),

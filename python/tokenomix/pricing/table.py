@@ -182,7 +182,7 @@ def parse_prices(document: Any, *, origin: str) -> PriceTable:
         return PriceTable(prices, date="", source=f"LiteLLM model prices from {origin}")
     raise ValueError(
         f"{origin}: not a price file: expected {{'date', 'source', 'prices': {{model: {{input, "
-        "output, ...}}}}}} or LiteLLM's model_prices_and_context_window.json"
+        "output, ...}}} or LiteLLM's model_prices_and_context_window.json"
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from rich.console import Console
@@ -89,7 +90,17 @@ def _tokens_table(document: dict[str, Any]) -> Table:
 
 
 def _dollars(value: float | None) -> str:
-    return "-" if value is None else f"${value:,.4f}"
+    """Cents to four places, and two significant digits below a hundredth of a cent.
+
+    >>> _dollars(1234.56789), _dollars(0.000042), _dollars(0.0), _dollars(None)
+    ('$1,234.5679', '$0.000042', '$0.0000', '-')
+    """
+    if value is None:
+        return "-"
+    if 0 < abs(value) < 0.0001:
+        places = 1 - math.floor(math.log10(abs(value)))
+        return f"${value:.{places}f}"
+    return f"${value:,.4f}"
 
 
 def _models_table(document: dict[str, Any]) -> Table:
@@ -303,19 +314,24 @@ def _notes(document: dict[str, Any]) -> list[str]:
     skipped = document["skipped"]
     if skipped["count"]:
         kinds = ", ".join(f"{kind}: {n:,}" for kind, n in skipped["by_kind"].items())
-        notes.append(f"[yellow]skipped {skipped['count']:,} records[/yellow] ({kinds})")
+        notes.append(f"[yellow]skipped {_plural(skipped['count'], 'record')}[/yellow] ({kinds})")
         for skip in skipped["first"][:_SKIPS_SHOWN]:
             notes.append(
                 escape(f"  {skip['file']}:{skip['line']}: {skip['kind']}: {skip['reason']}")
             )
+        if skipped["count"] > _SKIPS_SHOWN:
+            listed = len(skipped["first"])
+            notes.append(
+                f"  and {skipped['count'] - _SKIPS_SHOWN:,} more (--json lists the first {listed})"
+            )
     approximate = document["approximate"]
     if approximate["requests"]:
         reasons = ", ".join(f"{k}: {v:,}" for k, v in approximate["by_reason"].items())
-        notes.append(f"{approximate['requests']:,} requests are approximate ({reasons})")
+        notes.append(f"{_plural(approximate['requests'], 'request')} approximate ({reasons})")
     if document["images"]["unmeasured"]:
         notes.append(
-            f"{document['images']['unmeasured']:,} images not measured (given by URL: "
-            "pass --image-size WxH to assume a size)"
+            f"{_plural(document['images']['unmeasured'], 'image')} not measured: given by URL "
+            "(--image-size WxH assumes a size), unreadable, or of a model with no image rule"
         )
     cost = document["cost"]
     if cost["prices"] is not None:
@@ -327,9 +343,13 @@ def _notes(document: dict[str, Any]) -> list[str]:
             )
         )
     if cost["unpriced_models"]:
-        names = escape(", ".join(str(m) for m in cost["unpriced_models"][:5]))
+        names = escape(", ".join(str(m or "no model named") for m in cost["unpriced_models"][:5]))
         notes.append(
-            f"no price for {len(cost['unpriced_models'])} models ({names}); give them "
-            "with --prices FILE"
+            f"no price for {_plural(len(cost['unpriced_models']), 'model')} ({names}); give "
+            "them with --prices FILE"
         )
     return notes
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"

@@ -15,6 +15,7 @@ import gzip
 import hashlib
 import json
 import os
+import re
 import zlib
 
 from tokenomix.encoding import Encoding
@@ -25,6 +26,7 @@ from tokenomix.vocab.rank_file import build_rank_file_core, split_pattern
 from tokenomix.vocab.tekken import is_tekken, read_tekken
 
 _GZIP_MAGIC = b"\x1f\x8b"
+_RANK_LINE = re.compile(rb"[A-Za-z0-9+/]+=*[ \t]+[0-9]+")
 
 
 def load_file(
@@ -93,6 +95,13 @@ def _load_rank_file(
     pattern: str | None,
     special_tokens: dict[str, int] | None,
 ) -> Encoding:
+    first = data.lstrip().split(b"\n", 1)[0].strip()
+    if not _RANK_LINE.fullmatch(first):
+        raise ValueError(
+            f"{where}: not a tokenizer file tokenomix reads: expected a Hugging Face "
+            "tokenizer.json, a Mistral Tekken JSON file or a tiktoken rank file ('<base64 "
+            "token> <rank>' lines); SentencePiece models are not supported"
+        )
     known: OpenModel | None = None
     if model is not None:
         known = open_model(model)
@@ -101,8 +110,9 @@ def _load_rank_file(
         known = open_model(model) if model else None
     if pattern is None and known is None:
         raise ValueError(
-            f"{where}: a tiktoken rank file does not say how its model splits text; pass "
-            "model= (e.g. 'meta-llama/Llama-3.1-8B'), or pattern= and special_tokens="
+            f"{where}: a tiktoken rank file does not say how its model splits text; name the "
+            "model (model=, or --tokenizer-model on the command line, e.g. "
+            "'meta-llama/Llama-3.1-8B'), or pass pattern= and special_tokens="
         )
     scanner, regex = split_pattern(pattern if pattern is not None else known.pattern)
     if special_tokens is None:
