@@ -324,12 +324,25 @@ def test_prefix_caching_reuses_the_longest_cached_prefix(tmp_path):
     assert caching["usd"] == pytest.approx(
         sum(hits) * (PRICE["input"] - PRICE["cached_input"]) / 1e6
     )
-    assert caching["billed_cached_tokens"] == 0
+    assert caching["billed_cached_tokens"] is None  # no usage in the log
 
     small = report(tmp_path, records, savings=SavingsOptions(cache_min_tokens=first_prefix + 1))
     assert small["savings"]["prefix_caching"]["cached_tokens"] == 0
     forever = report(tmp_path, records, savings=SavingsOptions(cache_ttl_seconds=1e9))
     assert forever["savings"]["prefix_caching"]["requests"] == 3
+
+
+def test_a_prefix_cached_later_serves_no_earlier_request(tmp_path):
+    prompt = [("system", long_system()), ("user", "Summarise chapter one.")]
+    later_first = [request(*prompt, timestamp=at(600)), request(*prompt, timestamp=at(0))]
+    assert report(tmp_path, later_first)["savings"]["prefix_caching"]["requests"] == 0
+    in_order = list(reversed(later_first))
+    assert report(tmp_path, in_order)["savings"]["prefix_caching"]["requests"] == 0  # too late
+    forever = SavingsOptions(cache_ttl_seconds=1e9)
+    assert (
+        report(tmp_path, later_first, savings=forever)["savings"]["prefix_caching"]["requests"] == 0
+    )
+    assert report(tmp_path, in_order, savings=forever)["savings"]["prefix_caching"]["requests"] == 1
 
 
 def test_prefix_caching_agrees_across_worker_processes(tmp_path, monkeypatch):
@@ -423,3 +436,17 @@ def test_docstring_examples(module):
 
     result = doctest.testmod(importlib.import_module(module))
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_trace_rows_have_no_savings_in_parquet(tmp_path):
+    import pyarrow.parquet as pq
+
+    trace, rows = tmp_path / "trace.jsonl", tmp_path / "rows.parquet"
+    write_jsonl(
+        trace, [{"timestamp": n, "input_length": 100, "output_length": 10} for n in range(3)]
+    )
+    assert main(["-q", "report", str(trace), "--savings", "--parquet", str(rows)]) == 0
+    table = pq.read_table(rows).to_pydict()
+    assert table["input_tokens"] == [100, 100, 100]
+    for column in ("minified_json_saving", "prefix_cached_tokens", "rolling_summary_saving"):
+        assert table[column] == [None, None, None]

@@ -302,9 +302,12 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
             head = stream.peek(1 << 20)[: 1 << 20]  # type: ignore[attr-defined]
             first = sources.first_significant_byte(stream)
         except sources.read_errors() as error:
-            # Damage further in is met while reading and ends the file as a skipped
-            # "truncated file"; damage here leaves nothing to tell the format from.
-            raise ValueError(f"{path}: cannot read the compressed data: {error}") from error
+            # Damaged within its first megabyte: the format is told from what decodes before
+            # the damage, and reading ends the file there as a skipped "truncated file".
+            head = sources.decodable_head(path, 1 << 20)
+            if not head.strip():
+                raise ValueError(f"{path}: cannot read the compressed data: {error}") from error
+            first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
         records = detect.sample_records(head)
         document = None
         # One JSON document (an array, or a pretty-printed object): no line of it parses

@@ -117,6 +117,13 @@ def read_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def decodable_head(path: str, size: int) -> bytes:
+    """Return up to `size` bytes of a log, decompressed, as far as they decode."""
+    stream, raw = open_stream(path)
+    with stream, raw:
+        return _read_block(stream, size, read_errors())[0]
+
+
 def iter_line_chunks(
     stream: BinaryIO,
     file_index: int,

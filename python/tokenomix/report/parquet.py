@@ -149,7 +149,10 @@ def table_of(
     columns["billed_usd"] = pa.array(billed, pa.float64(), mask=np.isnan(billed))
     per_request = savings_of.request_savings(batch, savings or savings_of.SavingsOptions())
     for name, values in per_request.items():
-        columns[name] = pa.array(values if values is not None else [None] * n, pa.int64())
+        if values is None:
+            columns[name] = pa.array([None] * n, pa.int64())
+        else:  # null for rows without text (traces of counts)
+            columns[name] = pa.array(values, pa.int64(), mask=~batch.attributed)
     for name in REQUEST_COLUMNS:
         kind = pa.int64() if name == "kv_cache_bytes" else pa.float64()
         values = getattr(estimate, name) if estimate is not None else [None] * n

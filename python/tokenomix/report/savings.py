@@ -79,8 +79,11 @@ class SavingsOptions:
             raise ValueError(f"summary_tokens must be 0 or more, got {self.summary_tokens}")
         if self.cache_min_tokens < 1:
             raise ValueError(f"cache_min_tokens must be at least 1, got {self.cache_min_tokens}")
-        if not self.cache_ttl_seconds >= 0:
-            raise ValueError(f"cache_ttl_seconds must be 0 or more, got {self.cache_ttl_seconds}")
+        if not 0 <= self.cache_ttl_seconds < math.inf:
+            raise ValueError(
+                "cache_ttl_seconds must be a finite number, 0 or more, got "
+                f"{self.cache_ttl_seconds}"
+            )
         parse_output_cap(self.output_cap)
 
     def output_cap_tokens(self, outputs: Histogram) -> int | None:
@@ -105,7 +108,10 @@ def parse_output_cap(value: int | str) -> int | tuple[str, float]:
     match = _OUTPUT_CAP.fullmatch(text)
     if match and 0 < float(match[1]) <= 100:
         return ("p", float(match[1]))
-    raise ValueError(f"output cap must be a number of tokens or pNN (e.g. p95), got {value!r}")
+    raise ValueError(
+        f"output cap must be a number of tokens, 1 or more, or pNN with 0 < NN <= 100 (e.g. "
+        f"p95), got {value!r}"
+    )
 
 
 # The prefix cache, in log order -----------------------------------------------------------
@@ -147,16 +153,19 @@ class PrefixCache:
             if tokens[index] < self._min:
                 break
             used = self._last_use.get(keys[index])
+            # A prefix serves the requests of the next ttl seconds, not earlier ones (files
+            # read out of time order); undated requests are served by any.
             if used is not None and (
-                math.isnan(now) or math.isnan(used) or now - used <= self._ttl
+                math.isnan(now) or math.isnan(used) or 0 <= now - used <= self._ttl
             ):
                 hit = tokens[index]
                 break
         last_use = self._last_use
         for key, count in zip(keys, tokens, strict=True):
             if count >= self._min:
-                last_use.pop(key, None)
-                last_use[key] = now
+                used = last_use.pop(key, None)
+                later = used is not None and not math.isnan(now) and used > now
+                last_use[key] = used if later else now
         while len(last_use) > self._capacity:
             del last_use[next(iter(last_use))]
         return hit
@@ -329,7 +338,9 @@ class SavingsStats:
             "cached_tokens": cached,
             "share": cached / base if base else None,
             "usd": usd if priced else None,
-            "billed_cached_tokens": stats.usage["cached_tokens"].sum,
+            "billed_cached_tokens": (
+                stats.usage["cached_tokens"].sum if stats.usage["cached_tokens"].count else None
+            ),
         }
 
     def _by_component(self, kind: int) -> dict[str, int]:
