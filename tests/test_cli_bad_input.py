@@ -92,7 +92,7 @@ def test_kv_reads_a_compressed_trace(tmp_path, capsys):
 
 def test_logs_come_from_files(log, capsys):
     assert "-: logs are read from files" in error_of(capsys, "report", "-")
-    assert "not a regular file" in error_of(capsys, "report", str(log.parent))
+    assert "a folder; give its logs" in error_of(capsys, "report", str(log.parent))
     piped = run_cli("report", "/dev/stdin", data=log.read_bytes())
     assert piped.returncode == 1
     assert b"/dev/stdin: not a regular file" in piped.stderr
@@ -142,3 +142,9 @@ def test_the_report_lists_a_few_skips_and_says_how_many_more(tmp_path, capsys):
     assert main(["report", str(path), "--jobs", "1", "--format", "openai-chat"]) == 0
     out = capsys.readouterr().out
     assert "skipped 12 records" in out and "and 7 more (--json lists the first 12)" in out
+
+
+def test_count_says_a_compressed_file_is_compressed(tmp_path, capsys):
+    packed = tmp_path / "notes.txt.gz"
+    packed.write_bytes(gzip.compress(b"hello world\n"))
+    assert "notes.txt.gz: compressed (gzip or zstd)" in error_of(capsys, "count", str(packed))

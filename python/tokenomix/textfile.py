@@ -12,6 +12,9 @@ from collections.abc import Iterator
 from tokenomix import _core
 from tokenomix.errors import InputError
 
+# The first bytes of gzip and zstd files.
+_COMPRESSED = (b"\x1f\x8b", b"\x28\xb5\x2f\xfd")
+
 
 @contextlib.contextmanager
 def open_bytes(path: str) -> Iterator[bytes | mmap.mmap]:
@@ -36,6 +39,11 @@ def open_bytes(path: str) -> Iterator[bytes | mmap.mmap]:
 def check_utf8(path: str, data: bytes | mmap.mmap) -> None:
     """Raise InputError naming the line and byte offset of the first invalid UTF-8 byte."""
     offset = _core.first_invalid_utf8(data)
+    if offset is not None and bytes(data[:4]).startswith(_COMPRESSED):
+        raise InputError(
+            path,
+            "compressed (gzip or zstd): decompress it first, e.g. zcat FILE | tokenomix count -",
+        )
     if offset is not None:
         line = bytes(memoryview(data)[:offset]).count(b"\n") + 1
         raise InputError(

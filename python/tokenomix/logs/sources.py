@@ -61,10 +61,12 @@ def expand_paths(patterns: list[str]) -> list[str]:
                 raise ValueError("-: logs are read from files, not standard input; save it first")
             if not os.path.exists(pattern):
                 raise FileNotFoundError(f"{pattern}: no such file")
+            if os.path.isdir(pattern):
+                raise ValueError(f"{pattern}: a folder; give its logs, e.g. '{pattern}/*.jsonl'")
             if not os.path.isfile(pattern):
                 raise ValueError(
-                    f"{pattern}: not a regular file (a folder, pipe or device); logs are read "
-                    "from files: save it to one first"
+                    f"{pattern}: not a regular file (a pipe or device); logs are read from "
+                    "files: save it to one first"
                 )
             paths.append(pattern)
             continue
