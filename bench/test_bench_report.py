@@ -34,6 +34,7 @@ import pytest
 import tokenomix
 from tokenomix.logs import RecountOptions
 from tokenomix.report import run_report
+from tokenomix.report.savings import SavingsOptions
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 SHARED = pathlib.Path(os.environ.get("TOKENOMIX_SHARED", REPO.parent / "shared"))
@@ -203,6 +204,28 @@ def test_recount_against_count_batch(benchmark, log):
             f"recounting runs at {ratio:.0%} of count_batch's speed on the same text; the bar "
             f"is {bar:.0%}"
         )
+
+
+def test_savings_cost_against_the_plain_recount(benchmark, log):
+    """Recorded, not held to a bar: what --savings adds to a recount of the same log."""
+    kind, path, _, _ = log
+    plain_seconds, plain = best_of(3, lambda: run_report([str(path)], RecountOptions()).document)
+    benchmark.group = f"report: --savings against the plain recount ({kind})"
+    document = benchmark.pedantic(
+        lambda: run_report([str(path)], RecountOptions(), savings=SavingsOptions()).document,
+        rounds=3,
+        iterations=1,
+    )
+    assert document["input_tokens"] == plain["input_tokens"]  # the same recount underneath
+    assert document["savings"] is not None and plain["savings"] is None
+    benchmark.extra_info.update(
+        {
+            "log": kind,
+            "plain_s": round(plain_seconds, 3),
+            "savings_s": round(benchmark.stats.stats.min, 3),
+            "savings_over_plain": round(benchmark.stats.stats.min / plain_seconds, 2),
+        }
+    )
 
 
 # Memory -----------------------------------------------------------------------------------

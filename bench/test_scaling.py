@@ -8,6 +8,8 @@ much CPU time the run actually got per second of wall time.
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from bench_setup import BATCH_BYTES, CORPUS, ENCODING_NAMES, ROUNDS, contestant_or_skip, reference
 from fresh_text import KINDS, FreshText, load_units
@@ -53,3 +55,41 @@ def test_scaling(benchmark, encoding, threads):
         {"single": (call, lambda texts: encoding_object.count_batch(texts, num_threads=threads))},
     )
     race(benchmark, _group(encoding, threads), counted, "single")
+
+
+@pytest.mark.parametrize("encoding", ENCODING_NAMES)
+def test_scaling_on_text_seen_before(benchmark, encoding):
+    """1 against 2 threads on the same documents counted again, every thread's piece cache
+    warm: the engine's own scaling, without the cost of each thread meeting a piece first."""
+    contestant_or_skip(encoding, "tokenomix")
+    enc = get_encoding(encoding)
+    streams = [
+        FreshText(load_units(CORPUS, kind), f"{encoding} warm scaling {kind}") for kind in KINDS
+    ]
+    texts = [
+        text
+        for stream in streams
+        for text in stream.documents(4 * BATCH_BYTES // len(streams), smallest=1000, largest=8000)
+    ]
+    expected = [len(ids) for ids in reference(encoding).encode_ordinary_batch(texts)]
+    seconds = {}
+    for threads in (1, 2):
+        assert enc.count_batch(texts, num_threads=threads).tolist() == expected  # and warm up
+        best = float("inf")
+        for _ in range(5):
+            start = time.perf_counter()
+            enc.count_batch(texts, num_threads=threads)
+            best = min(best, time.perf_counter() - start)
+        seconds[threads] = best
+    benchmark.group = f"scaling on text seen before ({encoding})"
+    benchmark.pedantic(lambda: enc.count_batch(texts, num_threads=2), rounds=1, iterations=1)
+    megabytes = sum(len(t.encode()) for t in texts) / 1e6
+    benchmark.extra_info.update(
+        {
+            "mb": round(megabytes, 1),
+            "seconds_1_thread": round(seconds[1], 4),
+            "seconds_2_threads": round(seconds[2], 4),
+            "scaling_1_to_2": round(seconds[1] / seconds[2], 2),
+        }
+    )
+    print(f"\n{encoding}: 1 -> 2 threads on text seen before: {seconds[1] / seconds[2]:.2f}x")

@@ -148,3 +148,25 @@ def test_count_says_a_compressed_file_is_compressed(tmp_path, capsys):
     packed = tmp_path / "notes.txt.gz"
     packed.write_bytes(gzip.compress(b"hello world\n"))
     assert "notes.txt.gz: compressed (gzip or zstd)" in error_of(capsys, "count", str(packed))
+
+
+def test_piped_tables_keep_long_names_and_numbers_whole(tmp_path, capsys, monkeypatch):
+    # Piped output has no width; rich's default of 80 columns would cut this name.
+    monkeypatch.chdir(tmp_path)
+    name = "a_file_name_long_enough_to_overflow_eighty_columns_of_a_table_" + "x" * 20
+    (tmp_path / name).write_text("hello world\n" * 1000)
+    assert main(["count", name, name]) == 0
+    out = capsys.readouterr().out
+    assert name in out and "6,000" in out
+
+
+def test_kv_points_parquet_traces_to_the_report(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "trace.parquet"
+    pq.write_table(pa.table({"input_length": [10], "output_length": [5]}), path)
+    arguments = ["kv", "--trace", str(path), "--model", "Llama-3.1-8B", "--gpu", "H100"]
+    assert "trace.parquet: a Parquet trace: tokenomix report reads those" in error_of(
+        capsys, *arguments
+    )

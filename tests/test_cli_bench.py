@@ -73,3 +73,11 @@ def test_unknown_counters_are_refused(capsys):
     status, _, err = run(capsys, "--only", "tokenomix,nope")
     assert status == 1
     assert "--only names unknown counters ['nope']" in err
+
+
+def test_tokenizer_files_are_not_raced(capsys):
+    # The other counters read the bundled rank files; a tokenizer file has no race here.
+    with pytest.raises(SystemExit) as exit_:
+        main(["bench", "--tokenizer", "tokenizer.json"])
+    assert exit_.value.code == 2
+    assert "unrecognized arguments: --tokenizer" in capsys.readouterr().err

@@ -83,3 +83,19 @@ def test_relative_path_is_made_absolute(monkeypatch):
     data = pickle.dumps(encoding)
     monkeypatch.chdir(SHARED)
     assert pickle.loads(data).encode_ordinary(TEXTS[2]) == encoding.encode_ordinary(TEXTS[2])
+
+
+def test_a_file_is_read_once_per_process(tmp_path):
+    # A process pool unpickles the mapped function with every task.
+    copy = tmp_path / "ranks.tiktoken"
+    copy.write_bytes(LLAMA3_RANK_FILE.read_bytes())
+    data = pickle.dumps(tokenomix.Encoding.from_file(copy, model="meta-llama/Llama-3.1-8B"))
+    first = pickle.loads(data)
+    assert pickle.loads(data) is first
+    copy.write_bytes(LLAMA3_RANK_FILE.read_bytes() + b"\n")  # a new version of the file
+    assert (
+        pickle.loads(
+            pickle.dumps(tokenomix.Encoding.from_file(copy, model="meta-llama/Llama-3.1-8B"))
+        )
+        is not first
+    )

@@ -284,6 +284,9 @@ def test_output_cap_option_is_checked():
     for bad in ("p0", "p101", "0", "-5", "lots"):
         with pytest.raises(ValueError, match="output cap"):
             parse_output_cap(bad)
+    for ttl in (-1.0, float("inf"), float("nan")):  # JSON has no Infinity or NaN
+        with pytest.raises(ValueError, match="cache_ttl_seconds"):
+            SavingsOptions(cache_ttl_seconds=ttl)
 
 
 # Prefix caching ---------------------------------------------------------------------------
