@@ -18,6 +18,8 @@ from __future__ import annotations
 import functools
 import os
 import pathlib
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -83,3 +85,13 @@ def contestant_or_skip(encoding: str, name: str):
     if name not in built:
         pytest.skip(f"{name}: {skipped[name]}")
     return built[name]
+
+
+def best_of(runs: int, work: Callable[[], object]) -> tuple[float, object]:
+    """Run `work` `runs` times; return its fastest time in seconds and its last result."""
+    best, result = float("inf"), None
+    for _ in range(runs):
+        start = time.perf_counter()
+        result = work()
+        best = min(best, time.perf_counter() - start)
+    return best, result

@@ -18,21 +18,11 @@ import pytest
 from tokenomix.cost import estimate, get_gpu, get_model
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
-from cost_reference import estimate_one
+from cost_reference import QUANTITIES, estimate_one
 
 NATIVE_REQUESTS = 1_000_000
 REFERENCE_REQUESTS = 20
 LLM_ANALYSIS_REQUESTS = 300
-QUANTITIES = (
-    "prefill_flops",
-    "decode_flops",
-    "kv_cache_bytes",
-    "prefill_bytes",
-    "decode_bytes",
-    "prefill_seconds",
-    "decode_seconds",
-    "cost_usd",
-)
 
 # The headline workload: Llama-3.1-70B on 4 H100s, prompts up to 8k tokens, half of them
 # partly cached, answers up to 1k tokens, with prices.

@@ -32,6 +32,7 @@ import random
 import time
 
 import pytest
+from bench_setup import best_of
 
 import tokenomix
 
@@ -87,15 +88,6 @@ def workload(kind: str) -> list[str]:
         texts.append(text[start : start + length])
         size += len(texts[-1].encode())
     return texts
-
-
-def best_of(runs: int, work) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = work()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def best_in_turns(contestants: dict[str, object], rounds: int = ROUNDS) -> dict[str, float]:

@@ -30,6 +30,7 @@ import threading
 import time
 
 import pytest
+from bench_setup import best_of
 
 import tokenomix
 from tokenomix.logs import RecountOptions
@@ -161,15 +162,6 @@ def log(request, tmp_path_factory):
 
 
 # Speed ------------------------------------------------------------------------------------
-
-
-def best_of(runs: int, work) -> tuple[float, object]:
-    best, result = float("inf"), None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = work()
-        best = min(best, time.perf_counter() - start)
-    return best, result
 
 
 def test_recount_against_count_batch(benchmark, log):

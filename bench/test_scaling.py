@@ -8,10 +8,16 @@ much CPU time the run actually got per second of wall time.
 
 from __future__ import annotations
 
-import time
-
 import pytest
-from bench_setup import BATCH_BYTES, CORPUS, ENCODING_NAMES, ROUNDS, contestant_or_skip, reference
+from bench_setup import (
+    BATCH_BYTES,
+    CORPUS,
+    ENCODING_NAMES,
+    ROUNDS,
+    best_of,
+    contestant_or_skip,
+    reference,
+)
 from fresh_text import KINDS, FreshText, load_units
 from racing import Group, cached_group, make_slice, race
 
@@ -75,12 +81,7 @@ def test_scaling_on_text_seen_before(benchmark, encoding):
     seconds = {}
     for threads in (1, 2):
         assert enc.count_batch(texts, num_threads=threads).tolist() == expected  # and warm up
-        best = float("inf")
-        for _ in range(5):
-            start = time.perf_counter()
-            enc.count_batch(texts, num_threads=threads)
-            best = min(best, time.perf_counter() - start)
-        seconds[threads] = best
+        seconds[threads], _ = best_of(5, lambda t=threads: enc.count_batch(texts, num_threads=t))
     benchmark.group = f"scaling on text seen before ({encoding})"
     benchmark.pedantic(lambda: enc.count_batch(texts, num_threads=2), rounds=1, iterations=1)
     megabytes = sum(len(t.encode()) for t in texts) / 1e6

@@ -111,6 +111,19 @@ def weights_per_gpu(spec: ModelSpec, tp: int, weight_dtype: str | None) -> float
     return (split + tables * base) / tp + replicated
 
 
+# The per-request arrays of a CostEstimate that estimate_one returns, in its order.
+QUANTITIES = (
+    "prefill_flops",
+    "decode_flops",
+    "kv_cache_bytes",
+    "prefill_bytes",
+    "decode_bytes",
+    "prefill_seconds",
+    "decode_seconds",
+    "cost_usd",
+)
+
+
 def estimate_one(
     spec: ModelSpec,
     gpu: GpuSpec,

@@ -22,18 +22,7 @@ from tokenomix.cost import (
     list_models,
 )
 
-from cost_reference import estimate_one, weights_per_gpu
-
-QUANTITIES = (
-    "prefill_flops",
-    "decode_flops",
-    "kv_cache_bytes",
-    "prefill_bytes",
-    "decode_bytes",
-    "prefill_seconds",
-    "decode_seconds",
-    "cost_usd",
-)
+from cost_reference import QUANTITIES, estimate_one, weights_per_gpu
 
 
 def valid_tp(spec: ModelSpec) -> list[int]:
