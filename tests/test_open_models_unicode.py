@@ -25,10 +25,10 @@ FORMS = ("NFC", "NFD", "NFKC", "NFKD")
 
 def test_data_matches_its_generator():
     generator = runpy.run_path(str(REPO / "tools" / "gen_hf_unicode.py"))
-    assert (
-        generator["generate"]()
-        == (REPO / "python" / "tokenomix" / "vocab" / "hf_unicode_data.py").read_text()
-    )
+    files = generator["generate"]()
+    assert {path.name for path in files} == {"hf_unicode_data.py", "normalize_data.inc"}
+    for path, text in files.items():
+        assert path.read_text() == text, path
 
 
 @pytest.mark.parametrize("name", ["llama3_1", "qwen2_5", "gpt2"])
@@ -96,6 +96,28 @@ def test_normalization_of_mixed_sequences(text):
         expected = reference[form].normalize_str(text)
         assert hf_unicode.normalize(form, text) == expected
         assert hf_unicode.is_normalized(form, text) == (expected == text)
+
+
+@pytest.mark.parametrize("form", FORMS)
+def test_batches_normalize_in_the_engine_as_in_tokenizers(tmp_path, form):
+    # Texts that need normalizing and hold no added token are normalized inside the native
+    # batch call. "<tool_call>", an added token that is not special, is unmade by composition
+    # (">" and U+0338 make U+226F) and made by decomposition (U+226F under NFD and NFKD).
+    import unicodedata2
+
+    def edit(document):
+        document["normalizer"] = {"type": form}
+
+    path = edited("qwen2_5", tmp_path, edit)
+    enc, ref = tokenomix.Encoding.from_file(path), hf_reference(path, split_special_tokens=True)
+    chars = [chr(cp) for cp in range(0x110000) if not 0xD800 <= cp < 0xE000]
+    moved = [c for c in chars if unicodedata2.combining(c) or unicodedata2.decomposition(c)]
+    texts = ["".join(normalization_probes(c)) + " x" for c in moved]
+    texts = ["".join(texts[i : i + 10]) for i in range(0, len(texts), 10)]
+    texts += ["<tool_call>\u0338", "e\u0301 <tool_call\u226f", "\ufb01<tool_call>e\u0301"]
+    expected = hf_batch_ids(ref, texts)
+    assert enc.encode_ordinary_batch(texts) == expected
+    assert enc.count_batch(texts).tolist() == [len(ids) for ids in expected]
 
 
 def test_newer_characters_are_newer_than_python_knows_or_unknown_to_tokenizers():

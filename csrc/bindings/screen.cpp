@@ -1,10 +1,11 @@
-// Bindings of the text screen: the UTF-8 of every text gathered while holding the GIL, the
-// scan (and, for the texts it clears, the engine's count or ids) run without it, on the
-// thread pool, in one pass over each text.
+// Bindings of the text screen and the normalizer: the UTF-8 of every text gathered while
+// holding the GIL, the scan (and, for the texts it clears, normalizing and the engine's count
+// or ids) run without it, on the thread pool.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -12,6 +13,7 @@
 #include "batch/thread_pool.hpp"
 #include "bindings.hpp"
 #include "bpe/encoder.hpp"
+#include "screen/normalize.hpp"
 #include "screen/screen.hpp"
 
 namespace py = pybind11;
@@ -22,12 +24,6 @@ namespace {
 
 // Texts smaller than this are handled several to a task.
 constexpr std::size_t kTaskBytes = 64 * 1024;
-
-std::vector<std::uint8_t> table_of(const std::optional<py::bytes>& classes) {
-  if (!classes) return {};
-  const std::string_view view = *classes;
-  return {view.begin(), view.end()};
-}
 
 // The UTF-8 of every str of a list (borrowed: CPython caches it), and which could not be
 // read: a str with lone surrogates, or not a str at all. Holds the GIL.
@@ -98,7 +94,8 @@ py::array_t<bool> flag_texts(const screen::Screen& screen, const py::list& texts
   return result;
 }
 
-// counts[i] = the engine's count of texts[i], or -1 where the screen flags it.
+// counts[i] = the engine's count of texts[i] (normalized where the screen can), or -1 where
+// it needs the slow path.
 py::array_t<std::int64_t> count_screened(const bpe::Encoder& encoder,
                                          const screen::Screen& screen, const py::list& texts,
                                          bool prefix_space,
@@ -107,13 +104,12 @@ py::array_t<std::int64_t> count_screened(const bpe::Encoder& encoder,
   py::array_t<std::int64_t> result(static_cast<py::ssize_t>(texts.size()));
   std::int64_t* counts = result.mutable_data();
   for_each_text(views.texts, num_threads, [&](std::size_t i) {
-    if (views.unreadable[i] || screen.flags(views.texts[i])) {
-      counts[i] = -1;
-      return;
-    }
-    std::string buffer;
-    counts[i] = static_cast<std::int64_t>(
-        encoder.count(engine_text(views.texts[i], prefix_space, buffer)));
+    std::string normalized, buffer;
+    const auto text = views.unreadable[i] ? std::nullopt
+                                          : screen.prepare(views.texts[i], normalized);
+    counts[i] = text ? static_cast<std::int64_t>(
+                           encoder.count(engine_text(*text, prefix_space, buffer)))
+                     : -1;
   });
   return result;
 }
@@ -126,10 +122,11 @@ py::list encode_screened(const bpe::Encoder& encoder, const screen::Screen& scre
   std::vector<std::vector<bpe::Rank>> ids(texts.size());
   std::vector<char> flagged(texts.size());
   for_each_text(views.texts, num_threads, [&](std::size_t i) {
-    flagged[i] = views.unreadable[i] || screen.flags(views.texts[i]);
-    if (flagged[i]) return;
-    std::string buffer;
-    encoder.encode_ordinary(engine_text(views.texts[i], prefix_space, buffer), ids[i]);
+    std::string normalized, buffer;
+    const auto text = views.unreadable[i] ? std::nullopt
+                                          : screen.prepare(views.texts[i], normalized);
+    flagged[i] = !text;
+    if (text) encoder.encode_ordinary(engine_text(*text, prefix_space, buffer), ids[i]);
   });
   py::list result(texts.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -141,16 +138,31 @@ py::list encode_screened(const bpe::Encoder& encoder, const screen::Screen& scre
 }  // namespace
 
 void bind_screen(py::module_& m) {
+  py::class_<screen::Normalizer, std::shared_ptr<screen::Normalizer>>(m, "Normalizer")
+      .def(py::init([](const std::vector<std::string>& forms) {
+             std::vector<screen::Form> parsed;
+             for (const std::string& form : forms) parsed.push_back(screen::form_named(form));
+             return std::make_shared<screen::Normalizer>(std::move(parsed));
+           }),
+           py::arg("forms"),
+           "Unicode normalization as Hugging Face tokenizers 0.23 runs it (Unicode 9.0 data): "
+           "the forms ('NFC', 'NFD', 'NFKC', 'NFKD') in order.")
+      .def(
+          "__call__",
+          [](const screen::Normalizer& normalizer, std::string_view text) {
+            std::string out;
+            normalizer.normalize(text, out);
+            return out;
+          },
+          py::arg("text"), "The text (a str without lone surrogates) normalized.");
   py::class_<screen::Screen>(m, "TextScreen")
       .def(py::init([](const std::vector<std::string>& needles,
-                       const std::optional<py::bytes>& classes) {
-             return screen::Screen(needles, table_of(classes));
+                       std::shared_ptr<screen::Normalizer> normalizer) {
+             return screen::Screen(needles, std::move(normalizer));
            }),
-           py::arg("needles"), py::arg("classes") = py::none(),
-           "Flags texts that hold a needle, or that may change under the normalization whose "
-           "`classes` are given (one byte per code point: 255 may change, else the canonical "
-           "combining class).")
-      .def_readonly_static("MAY_CHANGE", &screen::Screen::kMayChange)
+           py::arg("needles"), py::arg("normalizer") = py::none(),
+           "Flags texts that hold a needle, or that the normalizer may change; count_screened "
+           "and encode_screened normalize the texts that only need normalizing.")
       .def("flags", &flag_texts, py::arg("texts"), py::arg("num_threads") = py::none(),
            "A bool array: True where a text (a list of str) needs the slow path.");
   m.def("count_screened", &count_screened, py::arg("encoder"), py::arg("screen"),

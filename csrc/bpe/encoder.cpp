@@ -69,6 +69,18 @@ Encoder::Encoder(Vocab vocab, const std::vector<std::pair<Rank, Rank>>& merges,
     special_first_byte_[static_cast<unsigned char>(text[0])] = 1;
     rank_limit_ = std::max(rank_limit_, rank + 1);
   }
+  if (!options_.whole_piece_first) {
+    // A piece's tokens depend on its bytes alone: a piece spelling a token that its own
+    // bytes merge into is that token, and needs no merging.
+    merged_whole_.assign(vocab_.rank_limit(), 0);
+    MergeScratch scratch;
+    for (Rank rank = 0; rank < vocab_.rank_limit(); ++rank) {
+      if (!vocab_.contains_rank(rank)) continue;
+      const std::string_view bytes = vocab_.bytes(rank);
+      const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
+      merged_whole_[rank] = merge_piece(vocab_, rule_, p, bytes.size(), scratch, nullptr) == 1;
+    }
+  }
 }
 
 namespace {
@@ -128,8 +140,8 @@ void Encoder::encode_split(std::string_view text, const std::vector<std::size_t>
   encode_pieces(GivenPieces(text, bounds), text, out);
 }
 
-// Encoding looks each piece up in the cache, then (when the rule allows) in the vocabulary as
-// a whole, and merges it otherwise.
+// Encoding looks each piece up in the cache, then in the vocabulary as a whole (when the rule
+// makes the whole piece that token), and merges it otherwise.
 template <class NextPiece>
 void Encoder::encode_pieces(NextPiece next_piece, std::string_view text,
                             std::vector<Rank>& out) const {
@@ -155,7 +167,7 @@ void Encoder::encode_pieces(NextPiece next_piece, std::string_view text,
         continue;
       }
     }
-    Rank rank = options_.whole_piece_first ? vocab_.find(b, key, hash) : kNoRank;
+    Rank rank = whole_token(b, key, hash);
     if (rank != kNoRank) {
       if (cacheable) cache.insert(key, hash, 1, &rank);
       out.push_back(rank);
@@ -193,7 +205,7 @@ std::size_t Encoder::count_pieces(NextPiece next_piece, std::string_view text) c
     std::size_t merge_count = 0;
     for (std::size_t i = 0; i < waiting_count; ++i) {
       const Waiting& w = waiting[i];
-      Rank rank = options_.whole_piece_first ? vocab_.find(w.begin, w.key, w.hash) : kNoRank;
+      Rank rank = whole_token(w.begin, w.key, w.hash);
       if (rank != kNoRank) {
         ++total;
         if (w.len <= PieceCache::kMaxPiece) cache.insert(w.key, w.hash, 1, &rank);
@@ -226,7 +238,8 @@ std::size_t Encoder::count_pieces(NextPiece next_piece, std::string_view text) c
       continue;
     }
     if (len > kShortPiece) {
-      const Rank rank = options_.whole_piece_first ? vocab_.find(b, len) : kNoRank;
+      const Key key = Key::of(b, len);
+      const Rank rank = whole_token(b, key, key.hash());
       total += rank != kNoRank ? 1 : merge_piece(vocab_, rule_, b, len, scratch, nullptr);
       continue;
     }
@@ -238,7 +251,7 @@ std::size_t Encoder::count_pieces(NextPiece next_piece, std::string_view text) c
         continue;
       }
     }
-    if (options_.whole_piece_first) vocab_.prefetch(hash);
+    vocab_.prefetch(hash);
     waiting[waiting_count++] = Waiting{b, static_cast<std::uint32_t>(len), key, hash};
     if (waiting_count == kWaiting) resolve_waiting();
   }

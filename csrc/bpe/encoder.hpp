@@ -43,7 +43,8 @@ struct EncoderOptions {
   // The split pattern.
   Pattern pattern = Pattern::kO200k;
   // A piece that is itself a token is that token, without merging (tiktoken always; Hugging
-  // Face files with "ignore_merges"). Otherwise a piece is always merged from its bytes.
+  // Face files with "ignore_merges"). Otherwise a piece is merged from its bytes, unless it
+  // is a token that merging its own bytes gives (known for every token from construction).
   bool whole_piece_first = true;
 };
 
@@ -89,6 +90,14 @@ class Encoder {
 
  private:
   void require_scanner() const;
+
+  // The token a whole piece is, when the merge rule makes it one: kNoRank otherwise.
+  Rank whole_token(const unsigned char* p, const Key& key, std::uint64_t hash) const {
+    const Rank rank = vocab_.find(p, key, hash);
+    return rank == kNoRank || options_.whole_piece_first || merged_whole_[rank] ? rank
+                                                                                : kNoRank;
+  }
+
   template <class NextPiece>
   std::size_t count_pieces(NextPiece next_piece, std::string_view text) const;
   template <class NextPiece>
@@ -101,6 +110,8 @@ class Encoder {
   std::vector<std::uint8_t> special_first_byte_;  // 1 where some special token starts
   Rank rank_limit_;
   std::uint64_t id_;
+  // Without whole_piece_first: 1 for each token that merging its own bytes gives.
+  std::vector<std::uint8_t> merged_whole_;
 };
 
 }  // namespace tokenomix::bpe

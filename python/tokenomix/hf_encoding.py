@@ -15,11 +15,12 @@ How the two libraries' words map onto this API:
 - `add_special_tokens=True` (encode, count and their batch forms) adds what the
   post-processor adds to a single text, such as Llama 3's `<|begin_of_text|>`.
 
-Speed: a native screen (tokenomix._core.TextScreen) flags, at memory speed on every core,
-the texts that hold an added token to be matched or a character the normalizer may change;
-the others go to the engine as they are, a batch in one native call. Flagged texts are cut at
-their added tokens here, and each part is normalized and handed to the engine. A normalizer
-or pre-tokenizer that runs through the `tokenizers` package flags every text.
+Speed: a native screen (tokenomix._core.TextScreen) finds, at memory speed on every core,
+the texts that hold an added token to be matched or a character the normalizer may change.
+The others go to the engine as they are, and those that only need a Unicode normalization
+(NFC, NFD, NFKC, NFKD) are normalized natively first, a batch in one native call. Texts with
+added tokens are cut at them here, and each part is normalized and handed to the engine. A
+normalizer or pre-tokenizer that runs through the `tokenizers` package flags every text.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from tokenomix.encoding import (
 )
 from tokenomix.vocab.added_tokens import AddedToken, Matcher
 from tokenomix.vocab.hf import HfTokenizer
-from tokenomix.vocab.hf_unicode import screen_classes
+from tokenomix.vocab.hf_unicode import normalizer
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -81,9 +82,9 @@ class HfEncoding(Encoding):
         self._normalizer = tokenizer.normalizer
         self._pre = tokenizer.pre_tokenizer
         self._post = tokenizer.post_processor
-        self._classes = None
+        self._native_normalizer = None
         if self._normalizer is not None and self._normalizer.forms:
-            self._classes = screen_classes(self._normalizer.forms)
+            self._native_normalizer = normalizer(self._normalizer.forms)
         self._selections: dict[frozenset[str], _Selection] = {}
         self._ordinary = self._selection(frozenset())
         self._disallowed_searches: dict[frozenset[str], re.Pattern[str]] = {}
@@ -199,8 +200,8 @@ class HfEncoding(Encoding):
             native = self._pre.scanner is not None
             normalizes = self._normalizer is not None
             screen = None
-            if native and (not normalizes or self._classes is not None):
-                screen = _core.TextScreen(needles, self._classes)
+            if native and (not normalizes or self._native_normalizer is not None):
+                screen = _core.TextScreen(needles, self._native_normalizer)
             trivial = native and not normalizes and not needles and not self._pre.add_prefix_space
             selection = self._selections[allowed] = _Selection(keep, screen, trivial)
         return selection

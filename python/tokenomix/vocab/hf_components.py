@@ -2,9 +2,9 @@
 
 Each is read from its JSON into what tokenomix runs:
 
-- normalizer: NFC, NFD, NFKC, NFKD and sequences of them run here, with the tables of Unicode
-  9.0 that `tokenizers` uses (`hf_unicode.normalize`); any other normalizer runs through the
-  `tokenizers` package itself when it is installed.
+- normalizer: NFC, NFD, NFKC, NFKD and sequences of them run natively, with the data of
+  Unicode 9.0 that `tokenizers` uses (`hf_unicode.normalizer`); any other normalizer runs
+  through the `tokenizers` package itself when it is installed.
 - pre-tokenizer: the shapes of real byte-level models whose split regex has a hand-written
   scanner in the native engine (`KNOWN_SPLIT_PATTERNS`) run natively. Any other shape of
   the supported pre-tokenizers (`FALLBACK_PRE_TOKENIZERS`) is split by the `tokenizers`
@@ -19,7 +19,7 @@ import dataclasses
 import json
 from collections.abc import Callable
 
-from tokenomix.vocab.hf_unicode import normalize as unicode_normalize
+from tokenomix.vocab.hf_unicode import normalizer as unicode_normalizer
 
 # Split regexes of tokenizer.json files, by the native scanner that splits text exactly as
 # the `tokenizers` package runs them (Oniguruma, Unicode 16.0 tables).
@@ -82,9 +82,7 @@ class Normalizer:
     def __call__(self, text: str) -> str:
         if self.run is not None:
             return self.run(text)
-        for form in self.forms:
-            text = unicode_normalize(form, text)
-        return text
+        return unicode_normalizer(self.forms)(text)
 
 
 def read_normalizer(spec: object, where: str) -> Normalizer | None:
