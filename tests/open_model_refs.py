@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import functools
 import gzip
+import hashlib
 import json
 import pathlib
 
@@ -112,8 +113,9 @@ def edited(name: str, tmp_path: pathlib.Path, edit) -> pathlib.Path:
     """Write a copy of a shared tokenizer.json changed by `edit(document)`; return its path."""
     document = json.loads(hf_document(name))
     edit(document)
-    path = tmp_path / f"{name}-variant-{abs(hash(json.dumps(document)[-4000:]))}.json"
-    path.write_text(json.dumps(document))
+    text = json.dumps(document)
+    path = tmp_path / f"{name}-variant-{hashlib.sha256(text.encode()).hexdigest()[:16]}.json"
+    path.write_text(text)
     return path
 
 

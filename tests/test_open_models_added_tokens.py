@@ -174,6 +174,62 @@ def test_flags(tmp_dir, name, pieces):
     assert enc.count(text) == len(hf_ids(split_ref, text))
 
 
+# Added tokens as real models have them (matched in the raw text, no flags), at which the
+# engine cuts text itself: overlapping, nested, special and not, next to marks that compose.
+PLAIN = [
+    added_token("<a>", 0, special=True),
+    added_token("<a>b", 0, special=True),
+    added_token("a>b<", 0),
+    added_token("<t>", 0),
+    added_token("t>", 0),
+    added_token("\u00e9", 0),
+]
+PLAIN_PIECES = ["<a>", "<a>b", "a>b<", "<t>", "t>", "<", "a", ">", "b", "t", "e", "\u0301"]
+PLAIN_PIECES += ["\u00e9", "\u0338", " ", "\n", "x1", "\u0928\u093c"]
+
+
+@functools.cache
+def plain_pair(name: str, tmp_dir: str):
+    import pathlib
+
+    def edit(document):
+        document["added_tokens"] += PLAIN
+
+    path = edited(name, pathlib.Path(tmp_dir), edit)
+    return (
+        tokenomix.Encoding.from_file(path),
+        hf_reference(path),
+        hf_reference(path, split_special_tokens=True),
+    )
+
+
+@pytest.mark.parametrize("name", ["gpt2", "qwen2_5"])
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(pieces=st.lists(st.lists(st.sampled_from(PLAIN_PIECES), max_size=8), max_size=4))
+def test_plain_added_tokens(tmp_dir, name, pieces):
+    enc, ref, split_ref = plain_pair(name, tmp_dir)
+    texts = ["".join(p) for p in pieces]
+    every = [hf_ids(ref, t) for t in texts]
+    ordinary = [hf_ids(split_ref, t) for t in texts]
+    assert enc.encode_batch(texts, allowed_special="all") == every
+    assert enc.encode_ordinary_batch(texts) == ordinary
+    assert enc.count_batch(texts).tolist() == [len(ids) for ids in ordinary]
+
+
+@pytest.mark.parametrize("name", ["gpt2", "qwen2_5"])
+def test_plain_added_tokens_are_cut_in_the_engine(tmp_dir, name):
+    from tokenomix import _core
+
+    enc, _, split_ref = plain_pair(name, tmp_dir)
+    texts = ["x<t>y", "<a>b<t>", "e\u0301<t>\u00e9"]
+    counts = _core.count_screened(enc._core, enc._ordinary.screen, texts, False)
+    assert counts.tolist() == [len(hf_ids(split_ref, t)) for t in texts]
+
+
 @pytest.mark.parametrize("name", ["gpt2", "qwen2_5"])
 def test_ids_of_added_tokens(tmp_dir, name):
     enc, ref, _ = flagged_pair(name, tmp_dir)

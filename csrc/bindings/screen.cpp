@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "batch/thread_pool.hpp"
@@ -94,8 +95,8 @@ py::array_t<bool> flag_texts(const screen::Screen& screen, const py::list& texts
   return result;
 }
 
-// counts[i] = the engine's count of texts[i] (normalized where the screen can), or -1 where
-// it needs the slow path.
+// counts[i] = the count of texts[i], normalized and cut at added tokens where the screen
+// can, or -1 where it needs the slow path.
 py::array_t<std::int64_t> count_screened(const bpe::Encoder& encoder,
                                          const screen::Screen& screen, const py::list& texts,
                                          bool prefix_space,
@@ -105,16 +106,21 @@ py::array_t<std::int64_t> count_screened(const bpe::Encoder& encoder,
   std::int64_t* counts = result.mutable_data();
   for_each_text(views.texts, num_threads, [&](std::size_t i) {
     std::string normalized, buffer;
-    const auto text = views.unreadable[i] ? std::nullopt
-                                          : screen.prepare(views.texts[i], normalized);
-    counts[i] = text ? static_cast<std::int64_t>(
-                           encoder.count(engine_text(*text, prefix_space, buffer)))
-                     : -1;
+    std::int64_t count = 0;
+    const bool done = !views.unreadable[i] &&
+                      screen.parts(
+                          views.texts[i], normalized,
+                          [&](std::string_view part) {
+                            count += static_cast<std::int64_t>(
+                                encoder.count(engine_text(part, prefix_space, buffer)));
+                          },
+                          [&](std::int64_t) { ++count; });
+    counts[i] = done ? count : -1;
   });
   return result;
 }
 
-// The engine's ids of each text, or None where the screen flags it.
+// The ids of each text, or None where it needs the slow path.
 py::list encode_screened(const bpe::Encoder& encoder, const screen::Screen& screen,
                          const py::list& texts, bool prefix_space,
                          std::optional<std::size_t> num_threads) {
@@ -123,10 +129,14 @@ py::list encode_screened(const bpe::Encoder& encoder, const screen::Screen& scre
   std::vector<char> flagged(texts.size());
   for_each_text(views.texts, num_threads, [&](std::size_t i) {
     std::string normalized, buffer;
-    const auto text = views.unreadable[i] ? std::nullopt
-                                          : screen.prepare(views.texts[i], normalized);
-    flagged[i] = !text;
-    if (text) encoder.encode_ordinary(engine_text(*text, prefix_space, buffer), ids[i]);
+    std::vector<bpe::Rank>& out = ids[i];
+    flagged[i] = views.unreadable[i] ||
+                 !screen.parts(
+                     views.texts[i], normalized,
+                     [&](std::string_view part) {
+                       encoder.encode_ordinary(engine_text(part, prefix_space, buffer), out);
+                     },
+                     [&](std::int64_t id) { out.push_back(static_cast<bpe::Rank>(id)); });
   });
   py::list result(texts.size());
   for (std::size_t i = 0; i < ids.size(); ++i) {
@@ -157,21 +167,27 @@ void bind_screen(py::module_& m) {
           py::arg("text"), "The text (a str without lone surrogates) normalized.");
   py::class_<screen::Screen>(m, "TextScreen")
       .def(py::init([](const std::vector<std::string>& needles,
-                       std::shared_ptr<screen::Normalizer> normalizer) {
-             return screen::Screen(needles, std::move(normalizer));
+                       std::shared_ptr<screen::Normalizer> normalizer,
+                       const std::vector<std::pair<std::string, std::int64_t>>& cuts) {
+             std::vector<screen::Cut> parsed;
+             for (const auto& [pattern, id] : cuts) parsed.push_back(screen::Cut{pattern, id});
+             return screen::Screen(needles, std::move(normalizer), std::move(parsed));
            }),
            py::arg("needles"), py::arg("normalizer") = py::none(),
-           "Flags texts that hold a needle, or that the normalizer may change; count_screened "
-           "and encode_screened normalize the texts that only need normalizing.")
+           py::arg("cuts") = std::vector<std::pair<std::string, std::int64_t>>{},
+           "Finds texts that hold a needle, or that the normalizer may change. count_screened "
+           "and encode_screened normalize texts, and cut those with needles at the added "
+           "tokens `cuts` names ((pattern, id) pairs, id -1 for a token read as text; none: "
+           "such texts take the slow path).")
       .def("flags", &flag_texts, py::arg("texts"), py::arg("num_threads") = py::none(),
-           "A bool array: True where a text (a list of str) needs the slow path.");
+           "A bool array: True where a text (a list of str) is not read as it is.");
   m.def("count_screened", &count_screened, py::arg("encoder"), py::arg("screen"),
         py::arg("texts"), py::arg("prefix_space"), py::arg("num_threads") = py::none(),
-        "The count of each text (a list of str), or -1 where the screen flags it; with "
+        "The count of each text (a list of str), or -1 where it needs the slow path; with "
         "prefix_space, text not starting with a space is counted after one.");
   m.def("encode_screened", &encode_screened, py::arg("encoder"), py::arg("screen"),
         py::arg("texts"), py::arg("prefix_space"), py::arg("num_threads") = py::none(),
-        "The ids of each text (a list of str), or None where the screen flags it.");
+        "The ids of each text (a list of str), or None where it needs the slow path.");
 }
 
 }  // namespace tokenomix::bindings

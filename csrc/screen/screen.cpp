@@ -1,17 +1,32 @@
 #include "screen/screen.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <stdexcept>
 #include <utility>
 
 namespace tokenomix::screen {
 
-Screen::Screen(std::vector<std::string> needles, std::shared_ptr<const Normalizer> normalizer)
-    : needles_(std::move(needles)), normalizer_(std::move(normalizer)) {
+Screen::Screen(std::vector<std::string> needles, std::shared_ptr<const Normalizer> normalizer,
+               std::vector<Cut> cuts)
+    : needles_(std::move(needles)), normalizer_(std::move(normalizer)), cuts_(std::move(cuts)) {
   if (normalizer_ != nullptr) quick_check_ = &normalizer_->quick_check();
+  std::stable_sort(cuts_.begin(), cuts_.end(), [](const Cut& a, const Cut& b) {
+    return a.pattern.size() > b.pattern.size();
+  });
+  for (const Cut& cut : cuts_) {
+    if (cut.pattern.empty()) throw std::invalid_argument("a cut pattern is empty");
+    cut_first_byte_[static_cast<unsigned char>(cut.pattern[0])] = true;
+  }
   for (const std::string& needle : needles_) {
     if (needle.empty()) throw std::invalid_argument("a needle is empty");
-    first_byte_[static_cast<unsigned char>(needle[0])] = true;
+    const auto first = static_cast<unsigned char>(needle[0]);
+    first_byte_[first] = true;
+    if (needle.size() == 1) {
+      for (int second = 0; second < 256; ++second) first_pair_[first << 8 | second] = true;
+    } else {
+      first_pair_[first << 8 | static_cast<unsigned char>(needle[1])] = true;
+    }
   }
   for (int b = 0; b < 256; ++b) {
     if (first_byte_[b]) first_bytes_.push_back(static_cast<unsigned char>(b));
@@ -19,10 +34,22 @@ Screen::Screen(std::vector<std::string> needles, std::shared_ptr<const Normalize
 }
 
 bool Screen::needle_at(std::string_view text, std::size_t pos) const {
+  if (pos + 1 < text.size()) {
+    const auto first = static_cast<unsigned char>(text[pos]);
+    if (!first_pair_[first << 8 | static_cast<unsigned char>(text[pos + 1])]) return false;
+  }
   for (const std::string& needle : needles_) {
     if (text.compare(pos, needle.size(), needle) == 0) return true;
   }
   return false;
+}
+
+const Cut* Screen::cut_at(std::string_view text, std::size_t at) const {
+  if (!cut_first_byte_[static_cast<unsigned char>(text[at])]) return nullptr;
+  for (const Cut& cut : cuts_) {
+    if (text.compare(at, cut.pattern.size(), cut.pattern) == 0) return &cut;
+  }
+  return nullptr;
 }
 
 bool Screen::holds_needle(std::string_view text) const {
@@ -65,16 +92,6 @@ bool Screen::may_change(std::string_view text) const {
     i += length;
   }
   return false;
-}
-
-std::optional<std::string_view> Screen::prepare(std::string_view text,
-                                                std::string& buffer) const {
-  if (holds_needle(text)) return std::nullopt;
-  if (!may_change(text)) return text;
-  normalizer_->normalize(text, buffer);
-  // Normalizing may make a needle (U+226F decomposes to ">" and U+0338).
-  if (holds_needle(buffer)) return std::nullopt;
-  return buffer;
 }
 
 }  // namespace tokenomix::screen

@@ -17,10 +17,12 @@ How the two libraries' words map onto this API:
 
 Speed: a native screen (tokenomix._core.TextScreen) finds, at memory speed on every core,
 the texts that hold an added token to be matched or a character the normalizer may change.
-The others go to the engine as they are, and those that only need a Unicode normalization
-(NFC, NFD, NFKC, NFKD) are normalized natively first, a batch in one native call. Texts with
-added tokens are cut at them here, and each part is normalized and handed to the engine. A
-normalizer or pre-tokenizer that runs through the `tokenizers` package flags every text.
+The others go to the engine as they are; those that need a Unicode normalization (NFC, NFD,
+NFKC, NFKD) are normalized natively, and those with added tokens are cut at them natively
+when the tokens match in the raw text without `lstrip`, `rstrip` or `single_word` (the
+tokens of real models), all in one native call. Other texts are cut here, and each part is
+normalized and handed to the engine. A normalizer or pre-tokenizer that runs through the
+`tokenizers` package sends every text here.
 """
 
 from __future__ import annotations
@@ -77,8 +79,12 @@ class HfEncoding(Encoding):
 
     def _setup(self, tokenizer: HfTokenizer) -> None:
         self._added = {t.content: t for t in tokenizer.added_tokens}
-        self._raw = Matcher((t for t in tokenizer.added_tokens if not t.normalized), self.name)
-        self._normalized = Matcher((t for t in tokenizer.added_tokens if t.normalized), self.name)
+        raw = [t for t in tokenizer.added_tokens if not t.normalized and t.pattern]
+        normalized = [t for t in tokenizer.added_tokens if t.normalized and t.pattern]
+        self._raw = Matcher(raw, self.name)
+        self._normalized = Matcher(normalized, self.name)
+        # The engine cuts text at added tokens itself when all match in the raw text.
+        self._raw_tokens = None if normalized else raw
         self._normalizer = tokenizer.normalizer
         self._pre = tokenizer.pre_tokenizer
         self._post = tokenizer.post_processor
@@ -201,10 +207,19 @@ class HfEncoding(Encoding):
             normalizes = self._normalizer is not None
             screen = None
             if native and (not normalizes or self._native_normalizer is not None):
-                screen = _core.TextScreen(needles, self._native_normalizer)
+                screen = _core.TextScreen(needles, self._native_normalizer, self._cuts(keep))
             trivial = native and not normalizes and not needles and not self._pre.add_prefix_space
             selection = self._selections[allowed] = _Selection(keep, screen, trivial)
         return selection
+
+    def _cuts(self, keep: Callable[[AddedToken], bool]) -> list[tuple[str, int]]:
+        """The added tokens the engine may cut text at for a selection (see TextScreen), or
+        none when tokenizers' rules for them are not all the engine's: `normalized` tokens,
+        or kept ones with `lstrip`, `rstrip` or `single_word`."""
+        raw = self._raw_tokens
+        if raw is None or any(t.lstrip or t.rstrip or t.single_word for t in raw if keep(t)):
+            return []
+        return [(t.pattern, t.id if keep(t) else -1) for t in raw]
 
     def _special_rules(
         self, allowed_special: AllowedSpecial, disallowed_special: DisallowedSpecial
