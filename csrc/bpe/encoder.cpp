@@ -4,6 +4,7 @@
 #include <atomic>
 #include <stdexcept>
 
+#include "long_piece_cache.hpp"
 #include "piece_cache.hpp"
 
 namespace tokenomix::bpe {
@@ -13,8 +14,10 @@ namespace tokenomix::bpe {
 // thread keeps those of the last few encoders it served, under ids that are never reused.
 struct ThreadState {
   PieceCache cache;
+  LongPieceCache long_cache;
   MergeScratch scratch;
   ShortMerge merges[16];
+  std::vector<Rank> ids;  // the tokens of one long piece
 };
 
 namespace {
@@ -140,8 +143,9 @@ void Encoder::encode_split(std::string_view text, const std::vector<std::size_t>
   encode_pieces(GivenPieces(text, bounds), text, out);
 }
 
-// Encoding looks each piece up in the cache, then in the vocabulary as a whole (when the rule
-// makes the whole piece that token), and merges it otherwise.
+// Encoding looks each piece up in its cache (the piece cache up to 16 bytes, the long-piece
+// cache beyond), then in the vocabulary as a whole (when the rule makes the whole piece that
+// token), and merges it otherwise.
 template <class NextPiece>
 void Encoder::encode_pieces(NextPiece next_piece, std::string_view text,
                             std::vector<Rank>& out) const {
@@ -157,32 +161,35 @@ void Encoder::encode_pieces(NextPiece next_piece, std::string_view text,
       out.push_back(vocab_.byte_rank(*b));
       continue;
     }
+    if (len > PieceCache::kMaxPiece) {
+      const std::vector<Rank>& ids = long_piece(b, len, state);
+      out.insert(out.end(), ids.begin(), ids.end());
+      continue;
+    }
     const Key key = Key::of(b, len);
     const std::uint64_t hash = key.hash();
-    const bool cacheable = len <= PieceCache::kMaxPiece;
-    if (cacheable) {
-      const PieceCache::Entry* hit = cache.find(key, hash);
-      if (hit != nullptr && hit->count <= PieceCache::kMaxIds && hit->ids[0] != kNoRank) {
-        out.insert(out.end(), hit->ids, hit->ids + hit->count);
-        continue;
-      }
+    const PieceCache::Entry* hit = cache.find(key, hash);
+    if (hit != nullptr && hit->count <= PieceCache::kMaxIds && hit->ids[0] != kNoRank) {
+      out.insert(out.end(), hit->ids, hit->ids + hit->count);
+      continue;
     }
     Rank rank = whole_token(b, key, hash);
     if (rank != kNoRank) {
-      if (cacheable) cache.insert(key, hash, 1, &rank);
+      cache.insert(key, hash, 1, &rank);
       out.push_back(rank);
       continue;
     }
     const std::size_t first = out.size();
     const std::size_t n = merge_piece(vocab_, rule_, b, len, state.scratch, &out);
-    if (cacheable) cache.insert(key, hash, n, out.data() + first);
+    cache.insert(key, hash, n, out.data() + first);
   }
 }
 
 // Counting keeps the pieces that miss the piece cache waiting, up to kWaiting of them, then
 // resolves them together: the vocabulary slots of all were prefetched as they arrived, and
 // the ones that need merging are merged in lockstep, so that their lookups overlap instead
-// of paying one cache miss after another.
+// of paying one cache miss after another. Pieces over kShortPiece bytes are resolved at once
+// (long_piece), from the long-piece cache or by the long merges.
 template <class NextPiece>
 std::size_t Encoder::count_pieces(NextPiece next_piece, std::string_view text) const {
   constexpr std::size_t kWaiting = 16;
@@ -191,10 +198,10 @@ std::size_t Encoder::count_pieces(NextPiece next_piece, std::string_view text) c
     std::uint32_t len;
     Key key;
     std::uint64_t hash;
+    std::uint64_t long_hash;  // LongPieceCache's, for pieces too long for the piece cache
   };
   ThreadState& state = thread_state(id_);
   PieceCache& cache = state.cache;
-  MergeScratch& scratch = state.scratch;
   ShortMerge* merges = state.merges;
   Waiting waiting[kWaiting];
   std::size_t waiting_count = 0;
@@ -208,20 +215,27 @@ std::size_t Encoder::count_pieces(NextPiece next_piece, std::string_view text) c
       Rank rank = whole_token(w.begin, w.key, w.hash);
       if (rank != kNoRank) {
         ++total;
-        if (w.len <= PieceCache::kMaxPiece) cache.insert(w.key, w.hash, 1, &rank);
+        if (w.len <= PieceCache::kMaxPiece) {
+          cache.insert(w.key, w.hash, 1, &rank);
+        } else {
+          state.long_cache.insert(w.begin, w.len, w.long_hash, &rank, 1);
+        }
         merge_of[i] = kWaiting;
         continue;
       }
       merges[merge_count].begin(vocab_, rule_, w.begin, w.len);
       merge_of[i] = merge_count++;
     }
-    merge_in_lockstep(vocab_, rule_, scratch.memo, merges, merge_count);
+    merge_in_lockstep(vocab_, rule_, state.scratch.memo, merges, merge_count);
     for (std::size_t i = 0; i < waiting_count; ++i) {
       if (merge_of[i] == kWaiting) continue;
       const ShortMerge& m = merges[merge_of[i]];
+      const Waiting& w = waiting[i];
       total += m.parts();
-      if (waiting[i].len <= PieceCache::kMaxPiece) {
-        cache.insert(waiting[i].key, waiting[i].hash, m.parts(), m.tokens());
+      if (w.len <= PieceCache::kMaxPiece) {
+        cache.insert(w.key, w.hash, m.parts(), m.tokens());
+      } else {
+        state.long_cache.insert(w.begin, w.len, w.long_hash, m.tokens(), m.parts());
       }
     }
     waiting_count = 0;
@@ -238,25 +252,46 @@ std::size_t Encoder::count_pieces(NextPiece next_piece, std::string_view text) c
       continue;
     }
     if (len > kShortPiece) {
-      const Key key = Key::of(b, len);
-      const Rank rank = whole_token(b, key, key.hash());
-      total += rank != kNoRank ? 1 : merge_piece(vocab_, rule_, b, len, scratch, nullptr);
+      total += long_piece(b, len, state).size();
       continue;
     }
     const Key key = Key::of(b, len);
     const std::uint64_t hash = key.hash();
+    std::uint64_t long_hash = 0;
     if (len <= PieceCache::kMaxPiece) {
       if (const PieceCache::Entry* hit = cache.find(key, hash)) {
         total += hit->count;
         continue;
       }
+    } else {
+      long_hash = LongPieceCache::hash(b, len);
+      if (const LongPieceCache::Entry* hit = state.long_cache.find(b, len, long_hash)) {
+        total += hit->ids.size();
+        continue;
+      }
     }
     vocab_.prefetch(hash);
-    waiting[waiting_count++] = Waiting{b, static_cast<std::uint32_t>(len), key, hash};
+    waiting[waiting_count++] = Waiting{b, static_cast<std::uint32_t>(len), key, hash, long_hash};
     if (waiting_count == kWaiting) resolve_waiting();
   }
   resolve_waiting();
   return total;
+}
+
+const std::vector<Rank>& Encoder::long_piece(const unsigned char* p, std::size_t len,
+                                              ThreadState& state) const {
+  const std::uint64_t hash = LongPieceCache::hash(p, len);
+  if (const LongPieceCache::Entry* hit = state.long_cache.find(p, len, hash)) return hit->ids;
+  state.ids.clear();
+  const Key key = Key::of(p, len);
+  const Rank rank = whole_token(p, key, key.hash());
+  if (rank != kNoRank) {
+    state.ids.push_back(rank);
+  } else {
+    merge_piece(vocab_, rule_, p, len, state.scratch, &state.ids);
+  }
+  state.long_cache.insert(p, len, hash, state.ids.data(), state.ids.size());
+  return state.ids;
 }
 
 void Encoder::encode(std::string_view text, const std::vector<bool>& allowed,

@@ -98,6 +98,11 @@ class Encoder {
                                                                                 : kNoRank;
   }
 
+  // The tokens of a piece longer than the piece cache's keys, from the thread's long-piece
+  // cache or merged and cached there. Valid until the thread's next call on this encoder.
+  const std::vector<Rank>& long_piece(const unsigned char* p, std::size_t len,
+                                      ThreadState& state) const;
+
   template <class NextPiece>
   std::size_t count_pieces(NextPiece next_piece, std::string_view text) const;
   template <class NextPiece>
