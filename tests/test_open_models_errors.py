@@ -11,6 +11,7 @@ import pytest
 from test_open_models_variants import byte_level, sequence, split, trained
 
 import tokenomix
+from tokenomix.vocab.openai import ENCODINGS
 
 from open_model_refs import added_token, tekken_document
 
@@ -61,6 +62,13 @@ def small(**changes):
         (lambda d: d["model"].update(merges=["a b c"]), "merge 0 .* is not 'a b'"),
         (lambda d: d["model"].update(merges=[]), "has no merges"),
         (lambda d: d["model"]["vocab"].pop("Ā"), "no token for the byte 0"),
+        (
+            lambda d: d["model"]["vocab"].update(zz=2**40),
+            "token 'zz' has the id 1099511627776; ids are integers from 0 to 16,777,215",
+        ),
+        (lambda d: d["model"]["vocab"].update(zz=300_000_000), "token 'zz' has the id 300000000"),
+        (lambda d: d["model"]["vocab"].update(zz=-1), "token 'zz' has the id -1"),
+        (lambda d: d["model"]["vocab"].update(zz=0), "tokens '.*' and 'zz' share the id 0"),
         (
             lambda d: d["added_tokens"].append({"id": 5, "content": "x"}),
             "added_tokens\\[2\\] has no boolean 'single_word'",
@@ -133,3 +141,62 @@ def test_added_token_patterns_must_differ(tmp_path):
     ]
     with pytest.raises(ValueError, match="are both searched for as 'é'"):
         tokenomix.Encoding.from_file(write(tmp_path, document))
+
+
+@pytest.mark.parametrize(
+    ("special_tokens", "message"),
+    [
+        ({"<x>": 2**33}, "special token '<x>' has the id 8589934592; ids are integers"),
+        ({"<x>": "7"}, "special token '<x>' has the id '7'"),
+        ({"<x>": 100_300, "<y>": 100_300}, "special tokens '<x>' and '<y>' share the id 100300"),
+    ],
+)
+def test_special_token_ids_are_checked(shared_dir, special_tokens, message):
+    path = shared_dir / "vocab" / "openai" / "cl100k_base.tiktoken"
+    with pytest.raises(ValueError, match=f"cl100k_base.tiktoken: {message}"):
+        tokenomix.Encoding.from_file(path, pattern="cl100k", special_tokens=special_tokens)
+    with pytest.raises(ValueError, match=f"^{message}"):
+        tokenomix.Encoding(
+            "x",
+            pat_str=ENCODINGS["cl100k_base"].pat_str,
+            mergeable_ranks={bytes([b]): b for b in range(256)},
+            special_tokens=special_tokens,
+        )
+
+
+def test_paths_that_are_not_a_tokenizer_file(tmp_path, shared_dir):
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    source = shared_dir / "vocab" / "hf" / "gpt2.tokenizer.json"
+    (snapshot / "tokenizer.json").write_bytes(source.read_bytes())
+    from_folder = tokenomix.Encoding.from_file(snapshot)  # a model's snapshot folder
+    assert from_folder.encode("hello world") == tokenomix.Encoding.from_file(source).encode(
+        "hello world"
+    )
+    with pytest.raises(FileNotFoundError, match=r"empty: a folder without a tokenizer\.json"):
+        (tmp_path / "empty").mkdir()
+        tokenomix.Encoding.from_file(tmp_path / "empty")
+    with pytest.raises(FileNotFoundError, match=r"nope\.json: no such tokenizer file"):
+        tokenomix.Encoding.from_file(tmp_path / "nope.json")
+    (tmp_path / "blank.json").write_text(" \n")
+    with pytest.raises(ValueError, match=r"blank\.json: empty file"):
+        tokenomix.Encoding.from_file(tmp_path / "blank.json")
+
+
+def test_a_json_file_takes_no_model_pattern_or_special_tokens(shared_dir):
+    path = shared_dir / "vocab" / "hf" / "gpt2.tokenizer.json"
+    given_for_rank_files = (
+        {"model": "meta-llama/Llama-3.1-8B"},
+        {"pattern": "r50k"},
+        {"special_tokens": {}},
+    )
+    for given in given_for_rank_files:
+        with pytest.raises(ValueError, match="tiktoken rank files only"):
+            tokenomix.Encoding.from_file(path, **given)
+
+
+def test_a_byte_order_mark_is_ignored(tmp_path, shared_dir):
+    source = shared_dir / "vocab" / "hf" / "gpt2.tokenizer.json"
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + source.read_bytes())
+    assert tokenomix.Encoding.from_file(path).encode("hello world") == [31373, 995]

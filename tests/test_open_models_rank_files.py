@@ -220,5 +220,5 @@ def test_rank_file_errors(tmp_path):
         tokenomix.Encoding.from_file(damaged)
     with pytest.raises(FileNotFoundError):
         tokenomix.Encoding.from_file(tmp_path / "missing.json")
-    with pytest.raises(ValueError, match="pattern= and special_tokens= for rank files only"):
+    with pytest.raises(ValueError, match="are for tiktoken rank files only"):
         tokenomix.Encoding.from_file(TEKKEN_FILE, pattern="tekken")

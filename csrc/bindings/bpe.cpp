@@ -103,7 +103,7 @@ void bind_bpe(py::module_& m) {
             std::vector<std::string> tokens;
             for (const auto& [key, value] : ranks) {
               const auto rank = value.cast<std::size_t>();
-              if (rank >= (std::size_t{1} << 24)) throw py::value_error("rank is too large");
+              if (rank >= bpe::kRankLimit) throw py::value_error("rank is too large");
               if (rank >= tokens.size()) tokens.resize(rank + 1);
               if (!tokens[rank].empty()) {
                 throw py::value_error("rank " + std::to_string(rank) + " is given twice");

@@ -65,6 +65,10 @@ Encoder::Encoder(Vocab vocab, const std::vector<std::pair<Rank, Rank>>& merges,
   }
   for (const auto& [text, rank] : specials_) {
     if (text.empty()) throw std::invalid_argument("special token is empty");
+    if (rank >= kRankLimit) {
+      throw std::invalid_argument("special token " + text + " has rank " + std::to_string(rank) +
+                                  "; ranks go up to " + std::to_string(kRankLimit - 1));
+    }
     if (vocab_.contains_rank(rank)) {
       throw std::invalid_argument("special token " + text + " has rank " + std::to_string(rank) +
                                   ", which the vocabulary already uses");

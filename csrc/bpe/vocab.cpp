@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
 
 namespace tokenomix::bpe {
 
@@ -37,7 +38,6 @@ bool decode_base64(std::string_view text, std::string& out) {
 }
 
 // Ranks above this are refused rather than allocated for.
-constexpr std::uint64_t kMaxRank = 1u << 24;
 
 std::invalid_argument bad_line(std::size_t line, const std::string& why) {
   return std::invalid_argument("tiktoken rank file, line " + std::to_string(line) + ": " + why);
@@ -46,7 +46,9 @@ std::invalid_argument bad_line(std::size_t line, const std::string& why) {
 }  // namespace
 
 Vocab::Vocab(std::vector<std::string> tokens) {
-  if (tokens.size() >= kNoRank) throw std::invalid_argument("vocabulary has too many ranks");
+  if (tokens.size() > kRankLimit) {
+    throw std::invalid_argument("ranks go up to " + std::to_string(kRankLimit - 1));
+  }
   offsets_.reserve(tokens.size() + 1);
   offsets_.push_back(0);
   std::size_t total = 0;
@@ -109,7 +111,7 @@ Vocab Vocab::from_tiktoken(std::string_view contents) {
       if (c < '0' || c > '9') throw bad_line(line_number, "rank is not a number");
       rank = rank * 10 + static_cast<std::uint64_t>(c - '0');
     }
-    if (rank >= kMaxRank) throw bad_line(line_number, "rank is too large");
+    if (rank >= kRankLimit) throw bad_line(line_number, "rank is too large");
     if (rank >= tokens.size()) tokens.resize(rank + 1);
     if (!tokens[rank].empty()) throw bad_line(line_number, "rank appears twice");
     tokens[rank] = decoded;

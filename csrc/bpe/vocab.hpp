@@ -25,6 +25,9 @@ namespace tokenomix::bpe {
 
 using Rank = std::uint32_t;
 inline constexpr Rank kNoRank = 0xFFFFFFFFu;
+// Ranks and special-token ids stay below this: the engine keeps tables indexed by rank, and
+// real vocabularies have a few hundred thousand tokens.
+inline constexpr Rank kRankLimit = Rank{1} << 24;
 
 namespace detail {
 

@@ -10,6 +10,7 @@ from typing import Literal
 import numpy as np
 
 from tokenomix import _core
+from tokenomix.vocab.ids import check_ids
 from tokenomix.vocab.openai import BUILTIN_PATTERNS
 
 AllowedSpecial = Literal["all"] | Collection[str]
@@ -57,10 +58,13 @@ class Encoding:
             explicit_n_vocab: if given, the number of ranks and special tokens together.
 
         Raises:
-            ValueError: the pattern has no built-in pre-tokenizer, a rank is shared, a byte
-                has no token, or `explicit_n_vocab` does not match.
+            ValueError: the pattern has no built-in pre-tokenizer, a rank is shared or out of
+                range (see `tokenomix.vocab.ids`), a byte has no token, or `explicit_n_vocab`
+                does not match.
         """
         scanner = _scanner_for(pat_str)
+        check_ids(mergeable_ranks, "token", "")
+        check_ids(special_tokens, "special token", "")
         core = _core.CoreEncoder.from_ranks(mergeable_ranks, scanner, list(special_tokens.items()))
         self._init(name, pat_str, core, special_tokens, explicit_n_vocab)
         self._recipe = functools.partial(
@@ -93,16 +97,17 @@ class Encoding:
         recognised by its contents.
 
         Args:
-            path: the file.
+            path: the file, or a folder holding a tokenizer.json (a model's snapshot).
             model: for a rank file, the model whose pattern and special tokens to use.
             pattern: for a rank file, the split pattern (overrides the model's).
             special_tokens: for a rank file, the id of each special token.
             name: the name reported by `name`; by default the model or the file name.
 
         Raises:
-            FileNotFoundError: no such file.
+            FileNotFoundError: no such file, or a folder without a tokenizer.json.
             ValueError: the file is malformed or uses something tokenomix does not run (the
-                message names it).
+                message names it), or `model`, `pattern` or `special_tokens` is given for a
+                JSON file, which holds its own.
             ImportError: the tokenizer.json needs the `tokenizers` package (for a split
                 pattern without a built-in pre-tokenizer), which is not installed.
             KeyError: `model` is not a known model.
@@ -111,8 +116,9 @@ class Encoding:
         >>> enc.encode("hello world")
         [15339, 1917]
         """
-        from tokenomix.vocab.files import load_file  # the loaders import this module
+        from tokenomix.vocab.files import load_file, tokenizer_path  # they import this module
 
+        path = tokenizer_path(path)
         encoding = load_file(
             path, model=model, pattern=pattern, special_tokens=special_tokens, name=name
         )

@@ -21,12 +21,32 @@ import zlib
 from tokenomix.encoding import Encoding
 from tokenomix.hf_encoding import HfEncoding
 from tokenomix.vocab.hf import read_tokenizer_json
+from tokenomix.vocab.ids import check_ids
 from tokenomix.vocab.open_models import KNOWN_RANK_FILES, OpenModel, open_model
 from tokenomix.vocab.rank_file import build_rank_file_core, split_pattern
 from tokenomix.vocab.tekken import is_tekken, read_tekken
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _RANK_LINE = re.compile(rb"[A-Za-z0-9+/]+=*[ \t]+[0-9]+")
+
+
+def tokenizer_path(path: str | os.PathLike[str]) -> str:
+    """The tokenizer file `path` names: itself, or the tokenizer.json in a folder.
+
+    Raises:
+        FileNotFoundError: no such file, or a folder without a tokenizer.json.
+    """
+    where = os.fspath(path)
+    if os.path.isdir(where):
+        inside = os.path.join(where, "tokenizer.json")
+        if not os.path.isfile(inside):
+            raise FileNotFoundError(
+                f"{where}: a folder without a tokenizer.json; give the tokenizer file itself"
+            )
+        return inside
+    if not os.path.exists(where):
+        raise FileNotFoundError(f"{where}: no such tokenizer file")
+    return where
 
 
 def load_file(
@@ -39,13 +59,16 @@ def load_file(
 ) -> Encoding:
     """Load the encoding of a tokenizer file; see `Encoding.from_file`."""
     where = os.fspath(path)
-    data = _read(where)
+    data = _read(where).removeprefix(b"\xef\xbb\xbf")  # a BOM, as some editors write
+    if not data.strip():
+        raise ValueError(f"{where}: empty file")
     name = name or model or _file_name(where)
     if data.lstrip()[:1] == b"{":
-        if pattern is not None or special_tokens is not None:
+        if model is not None or pattern is not None or special_tokens is not None:
             raise ValueError(
                 f"{where}: a JSON tokenizer file gives its own split pattern and special "
-                "tokens; pass pattern= and special_tokens= for rank files only"
+                "tokens; a model name, a pattern and special tokens are for tiktoken rank "
+                "files only"
             )
         return _load_json(_parse_json(data, where), name, where)
     return _load_rank_file(data, name, where, model, pattern, special_tokens)
@@ -112,10 +135,11 @@ def _load_rank_file(
         raise ValueError(
             f"{where}: a tiktoken rank file does not say how its model splits text; name the "
             "model (model=, or --tokenizer-model on the command line, e.g. "
-            "'meta-llama/Llama-3.1-8B'), or pass pattern= and special_tokens="
+            "'meta-llama/Llama-3.1-8B'), or, in Python, pass pattern= and special_tokens="
         )
     scanner, regex = split_pattern(pattern if pattern is not None else known.pattern)
     if special_tokens is None:
         special_tokens = dict(known.special_tokens) if known is not None else {}
+    check_ids(special_tokens, "special token", where)
     core = build_rank_file_core(data, scanner, special_tokens, where)
     return Encoding._from_core(name, regex, core, dict(special_tokens))

@@ -25,6 +25,7 @@ from tokenomix.vocab.hf_components import (
     read_post_processor,
     read_pre_tokenizer,
 )
+from tokenomix.vocab.ids import check_ids
 
 # tokenizers 0.23 runs its split regexes with the Oniguruma of onig_sys 69.9, whose character
 # classes are those of Unicode 16.0, as the engine's scanners use for tiktoken too
@@ -77,10 +78,9 @@ def _check_model(model: dict, where: str) -> dict[str, int]:
             f"{where}: BPE dropout={model['dropout']} makes encoding random; set it to null"
         )
     vocab = model.get("vocab")
-    if not isinstance(vocab, dict) or not all(
-        isinstance(v, int) and v >= 0 for v in vocab.values()
-    ):
-        raise ValueError(f"{where}: model vocab must map tokens to non-negative ids")
+    if not isinstance(vocab, dict):
+        raise ValueError(f"{where}: model vocab must map tokens to ids")
+    check_ids(vocab, "token", where)
     return vocab
 
 
