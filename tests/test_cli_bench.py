@@ -58,7 +58,7 @@ def test_invalid_utf8_names_the_file_and_line(capsys, tmp_path):
     path.write_bytes(b"fine\nbad \xff here\n")
     status, _, err = run(capsys, str(path), "--only", "tokenomix")
     assert status == 1
-    assert f"{path}, line 2, byte 9: invalid UTF-8 (byte 0xff)" in err
+    assert f"{path}, line 2 (byte 9 of the file): invalid UTF-8 (byte 0xff)" in err
 
 
 def test_empty_files_are_refused(capsys, tmp_path):

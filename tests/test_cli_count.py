@@ -65,7 +65,7 @@ def test_invalid_utf8_names_file_line_and_offset(tmp_path, capsys):
     path.write_bytes(b"fine\nstill fine\nbad \xc3\x28 here\n")
     assert main(["count", str(path)]) == 1
     err = capsys.readouterr().err
-    assert f"{path}, line 3, byte 20: invalid UTF-8" in err
+    assert f"{path}, line 3 (byte 20 of the file): invalid UTF-8" in err
     assert "--errors replace" in err
 
 

@@ -129,7 +129,21 @@ def test_no_countable_record_is_an_error(tmp_path, capsys):
     path = tmp_path / "bad.jsonl"
     path.write_text('{"messages": [{"role": "user"}]}\n' * 3)
     assert main(["report", str(path)]) == 1
-    assert "no request could be counted: all 3 records were skipped" in capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "no request could be counted: all 3 records were skipped" in err
+    assert "tokens per request" not in out  # no table of zeros
+
+
+@pytest.mark.parametrize("arguments", [[], ["--format", "openai-chat"]])
+def test_lines_that_all_fail_to_decode_are_skipped_one_by_one(tmp_path, capsys, arguments):
+    path = tmp_path / "latin1.jsonl"
+    line = '{"model": "gpt-4o", "messages": [{"role": "user", "content": "caf\xe9"}]}\n'
+    path.write_bytes(line.encode("latin-1") * 2)
+    assert main(["report", str(path), *arguments]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}, line 1: no request could be counted: all 2 records were skipped" in err
+    bad_byte = line.index("\xe9")
+    assert f"invalid UTF-8 at byte {bad_byte} of the line" in err
 
 
 def test_missing_file(tmp_path, capsys):

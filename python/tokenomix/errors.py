@@ -21,5 +21,5 @@ class InputError(TokenomixError, ValueError):
         if line is not None:
             where += f", line {line}"
         if offset is not None:
-            where += f", byte {offset}"
+            where += f" (byte {offset} of the file)" if line is not None else f", byte {offset}"
         super().__init__(f"{where}: {problem}")

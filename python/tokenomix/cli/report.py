@@ -284,7 +284,7 @@ def report_command(paths: list[str], options: RecountOptions, args: argparse.Nam
             with open(args.json, "w", encoding="utf-8") as file:
                 json.dump(document, file, indent=2)
                 file.write("\n")
-        if not quiet:
+        if not quiet and document["requests"]:  # no table of zeros before the error below
             render(document, stdout_console())
     if document["requests"] == 0:
         first = document["skipped"]["first"][0]

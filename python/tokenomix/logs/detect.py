@@ -43,6 +43,14 @@ def sample_records(head: bytes) -> list[Any]:
     return values
 
 
+def lines_of_objects(head: bytes) -> bool:
+    """Whether the first lines of a file each look like one JSON object ("{...}"), parsed or
+    not: JSON Lines, perhaps with bad lines, rather than one pretty-printed document."""
+    lines = [line.strip() for line in head.split(b"\n")[:-1] or [head]]
+    lines = [line.removeprefix(b"\xef\xbb\xbf") for line in lines if line]
+    return bool(lines) and all(line[:1] == b"{" and line[-1:] == b"}" for line in lines)
+
+
 def classify(record: Any) -> tuple[str, str | None] | None:
     """Return (format, role) of one record, or None when it fits no format."""
     if not isinstance(record, dict):

@@ -311,8 +311,12 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
         records = detect.sample_records(head)
         document = None
         # One JSON document (an array, or a pretty-printed object): no line of it parses
-        # alone, or its one line is an array.
-        if (not records and first in (b"[", b"{")) or (records and isinstance(records[0], list)):
+        # alone, or its one line is an array. Lines that each hold an object, none of which
+        # parses (invalid UTF-8, say), are JSON Lines whose lines are all bad.
+        bad_lines = not records and detect.lines_of_objects(head)
+        if (not records and first in (b"[", b"{") and not bad_lines) or (
+            records and isinstance(records[0], list)
+        ):
             parsed = sources.read_document(stream, path)
             document = parsed if isinstance(parsed, list) else [parsed]
             records = document[: detect.SAMPLE_RECORDS]
@@ -325,8 +329,9 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
             role = "jsonl"
         return LogFile(index, path, options.format, role, size, document)
     if found is None:
-        if not records and not head.strip():
-            return LogFile(index, path, "openai-chat", None, size)  # empty: nothing to read
+        if not records and (bad_lines or not head.strip()):
+            # Empty, or every line bad: each is read, and skipped with its reason.
+            return LogFile(index, path, "openai-chat", None, size)
         raise ValueError(
             f"{path}: cannot tell the log format from its first records; name it with "
             f"--format ({', '.join(FORMATS)})"
