@@ -11,7 +11,7 @@ import pytest
 from log_factory import png
 from logs_helpers import one, recount, tokens, write_lines
 
-from tokenomix.logs import Approximation, Recount, RecountOptions
+from tokenomix.logs import Approximation, Recount, RecountOptions, trace
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello there"}]}
 
@@ -259,6 +259,72 @@ def test_trace_csv_bad_rows_are_skipped(tmp_path):
         (3, "bad trace row"),
         (4, "bad trace row"),
     ]
+
+
+@pytest.mark.parametrize("block_bytes", [64, 4 << 20])
+def test_trace_csv_rows_of_the_wrong_width_are_skipped_with_their_line(
+    tmp_path, monkeypatch, block_bytes
+):
+    # Small blocks put the bad rows at the start, middle and end of batches.
+    monkeypatch.setattr(trace, "CSV_BLOCK_BYTES", block_bytes)
+    good = [f"2024-01-01 00:00:{i:02d},{100 + i},{i}" for i in range(40)]
+    bad = {3: "bad,row", 11: "x,1,2,3", 12: "y", 29: "1,2,3,4,5", 43: "last,bad"}
+    lines, rows_left = [], iter(good)
+    for line in range(2, 2 + len(good) + len(bad)):
+        lines.append(bad.get(line) or next(rows_left))
+    path = tmp_path / "trace.csv"
+    path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n" + "\n".join(lines) + "\n")
+    rows, run = recount(str(path))
+    expected = [(n, int(text.split(",")[1])) for n, text in enumerate(lines, 2) if n not in bad]
+    assert [(r["line"], r["input"]) for r in rows] == expected
+    assert [(s.line, s.reason) for s in run.skips.first] == [
+        (3, "2 cells where the header has 3"),
+        (11, "4 cells where the header has 3"),
+        (12, "1 cell where the header has 3"),
+        (29, "5 cells where the header has 3"),
+        (43, "2 cells where the header has 3"),
+    ]
+    assert run.records == len(lines)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(7, 7), (100.0, 100), ("12", 12), (" 12 ", 12), ("100.0", 100), ("1e3", 1000)],
+)
+def test_token_counts_given_as_whole_floats_or_text(value, expected):
+    assert trace.token_count(value, "n") == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (None, "no n"),
+        ("", "no n"),
+        (4.5, "n is 4.5, not a whole number of tokens"),
+        ("4.5", "n is 4.5, not a whole number of tokens"),
+        (float("nan"), "n is nan, not a whole number of tokens"),
+        (-5, "n is -5, a negative number of tokens"),
+        ("-5.0", "n is -5, a negative number of tokens"),
+        ("abc", "n is 'abc', not a number of tokens"),
+        (True, "n is True, not a whole number of tokens"),
+        ([1], "n is [1], not a whole number of tokens"),
+    ],
+)
+def test_bad_token_counts_say_what_is_wrong(value, message):
+    with pytest.raises(ValueError) as error:
+        trace.token_count(value, "n")
+    assert str(error.value) == message
+
+
+def test_parquet_trace_with_gaps_stored_as_floats(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.table({"input_tokens": [100.0, None, 250.0], "output_tokens": [1.0, 2.0, 3.0]})
+    pq.write_table(table, tmp_path / "trace.parquet")
+    rows, run = recount(str(tmp_path / "trace.parquet"))
+    assert [(r["line"], r["input"], r["output"]) for r in rows] == [(1, 100, 1), (3, 250, 3)]
+    assert [(s.line, s.reason) for s in run.skips.first] == [(2, "no input_tokens")]
 
 
 def test_mooncake_trace_jsonl(tmp_path, shared_dir):

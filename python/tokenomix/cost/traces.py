@@ -26,6 +26,7 @@ import numpy as np
 
 from tokenomix.errors import InputError
 from tokenomix.logs.sources import first_significant_byte, open_stream, read_errors
+from tokenomix.logs.trace import token_count
 
 # Column names tried in order, compared without case.
 TIME_COLUMNS = ("timestamp", "arrival_time", "time", "created")
@@ -155,26 +156,10 @@ def _json_rows(path: str, f: Any, names: tuple[str | None, ...]) -> Iterator[Row
 def _row(line: int, record: dict[str, Any], columns: _Columns) -> Row:
     try:
         time = _seconds(record.get(columns.time), columns.time_scale)
-        tokens = [_count(record.get(name), name) for name in (columns.input, columns.output)]
+        tokens = [token_count(record.get(name), name) for name in (columns.input, columns.output)]
     except ValueError as error:
         return line, str(error)
     return line, time, tokens[0], tokens[1]
-
-
-def _count(value: Any, name: str) -> int:
-    if value is None or value == "":
-        raise ValueError(f"no {name}")
-    if isinstance(value, str):
-        value = value.strip()
-        if value.lstrip("+-").isdigit():
-            value = int(value)
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ValueError(f"{name} is {value!r}, not a whole number of tokens")
-    if value < 0:
-        raise ValueError(f"{name} is {value}, a negative number of tokens")
-    return value
 
 
 def _seconds(value: Any, scale: float) -> float:

@@ -9,6 +9,7 @@ Mooncake traces (`timestamp` in milliseconds from the trace start, `input_length
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
 import math
 from collections.abc import Iterator, Sequence
@@ -29,6 +30,7 @@ TIMESTAMP_COLUMNS = ("TIMESTAMP", "timestamp", "time", "created")
 MODEL_COLUMNS = ("model", "Model")
 
 ROWS_PER_BATCH = 65_536
+CSV_BLOCK_BYTES = 4 << 20  # CSV read per batch
 
 
 @dataclasses.dataclass(frozen=True)
@@ -90,12 +92,40 @@ def plan_trace_record(
         b.describe(timestamp=parse_timestamp(record.get(columns.timestamp)))
 
 
+def token_count(value: Any, name: str) -> int:
+    """The number of tokens in a trace's field or cell `name`.
+
+    A whole number at least 0, given as an int, as a float with no fraction (a column with
+    gaps is stored as floats: 100.0) or as text spelling either ("100", "1e3").
+
+    Raises:
+        ValueError: naming the field and what is wrong with the value.
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        raise ValueError(f"no {name}")
+    number = value
+    if isinstance(value, str):
+        try:
+            number = int(value)
+        except ValueError:
+            try:
+                number = float(value)
+            except ValueError:
+                raise ValueError(f"{name} is {value!r}, not a number of tokens") from None
+    if isinstance(number, float) and number.is_integer():
+        number = int(number)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise ValueError(f"{name} is {number!r}, not a whole number of tokens")
+    if number < 0:
+        raise ValueError(f"{name} is {number}, a negative number of tokens")
+    return number
+
+
 def _count(value: Any, column: str) -> int:
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RecordError("bad trace row", f"{column} is {value!r}, not a count of tokens")
-    return value
+    try:
+        return token_count(value, column)
+    except ValueError as error:
+        raise RecordError("bad trace row", str(error)) from None
 
 
 # CSV and Parquet --------------------------------------------------------------------------
@@ -107,7 +137,7 @@ def read_table_trace(
     """Yield the rows of a CSV or Parquet trace as batches of given counts.
 
     For CSV, a row's line is its line in the file (the header is line 1); for Parquet, its
-    row number.
+    row number. A CSV row with more or fewer cells than the header is skipped with its line.
 
     Raises:
         ValueError: the file is not a CSV or Parquet table that can be read (damaged, not
@@ -119,12 +149,15 @@ def read_table_trace(
 
     line = 1
     try:
-        batches, names, line = _open_table(stream, kind, options, where)
+        batches, names, line, bad_rows = _open_table(stream, kind, options, where)
         columns = trace_columns(names, options, where)
         for batch in batches:
             table = pa.Table.from_batches([batch])
-            yield _given_batch(table, columns, file_index, line, options)
-            line += table.num_rows
+            yield _given_batch(table, columns, file_index, line, options, bad_rows)
+            line = bad_rows.next_line
+        if bad_rows.pending:  # bad rows after the last good one
+            empty = pa.table({name: pa.array([], pa.string()) for name in names})
+            yield _given_batch(empty, columns, file_index, line, options, bad_rows)
     except (pa.ArrowException, csv.Error, OSError) as error:
         problem = str(error)[:200]  # a CSV parse error quotes the bad row
         raise ValueError(
@@ -132,31 +165,71 @@ def read_table_trace(
         ) from error
 
 
+class _BadRows:
+    """CSV rows of the wrong width, as the reader meets them, and the lines of the others.
+
+    pyarrow's reader calls `__call__` for each such row (with its line, when it reads on one
+    thread) before it hands out the batch that would have held it.
+    """
+
+    def __init__(self) -> None:
+        self.pending: list[tuple[int, str]] = []
+        self.next_line = 1
+
+    def __call__(self, row: Any) -> str:
+        cells = "1 cell" if row.actual_columns == 1 else f"{row.actual_columns} cells"
+        self.pending.append((row.number, f"{cells} where the header has {row.expected_columns}"))
+        return "skip"
+
+    def lines_of(self, first_line: int, n: int) -> tuple[np.ndarray, list[tuple[int, str]]]:
+        """The lines of the next `n` good rows from `first_line` on, and the bad rows before
+        the last of them (all that are left when n is 0, at the end of the file)."""
+        lines = np.arange(first_line, first_line + n, dtype=np.int64)
+        for number, _ in sorted(self.pending):  # each bad line shifts the rows at or after it
+            lines[lines >= number] += 1
+        end = int(lines[-1]) if n else None
+        met = [row for row in self.pending if end is None or row[0] < end]
+        self.pending = [row for row in self.pending if end is not None and row[0] > end]
+        self.next_line = end + 1 if n else first_line
+        return lines, sorted(met)
+
+
 def _open_table(
     stream: BinaryIO | str, kind: str, options: RecountOptions, where: str
-) -> tuple[Iterator[Any], list[str], int]:
+) -> tuple[Iterator[Any], list[str], int, _BadRows]:
     import pyarrow as pa
     import pyarrow.csv as pa_csv
     import pyarrow.parquet as pq
 
+    bad_rows = _BadRows()
     if kind == "parquet":
         parquet = pq.ParquetFile(stream)
-        return parquet.iter_batches(batch_size=ROWS_PER_BATCH), parquet.schema_arrow.names, 1
+        batches = parquet.iter_batches(batch_size=ROWS_PER_BATCH)
+        return batches, parquet.schema_arrow.names, 1, bad_rows
     # Every column is read as text and converted here, so that one bad value skips its row
-    # instead of failing the whole file; the header, peeked, names the columns.
+    # instead of failing the whole file; the header, peeked, names the columns. One thread,
+    # so that a row of the wrong width comes with its line.
     names = _csv_header(stream, where)
     reader = pa_csv.open_csv(
         stream,
-        read_options=pa_csv.ReadOptions(block_size=4 << 20),
+        read_options=pa_csv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=False),
+        parse_options=pa_csv.ParseOptions(invalid_row_handler=bad_rows),
         convert_options=pa_csv.ConvertOptions(column_types={n: pa.string() for n in names}),
     )
-    return iter(reader), names, 2
+    return iter(reader), names, 2, bad_rows
 
 
 def _csv_header(stream: Any, where: str) -> list[str]:
     import csv
 
     head = stream.peek(1 << 20)
+    try:  # checked here: pyarrow cannot hand a row of the wrong width over if it is not UTF-8
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{where}: cannot read this CSV trace: not UTF-8 text "
+            f"(byte 0x{head[error.start]:02x} at byte {error.start} of the file)"
+        ) from None
     first = head.split(b"\n", 1)[0].decode("utf-8-sig", errors="replace")
     names = next(csv.reader([first]), [])
     if not names:
@@ -165,10 +238,15 @@ def _csv_header(stream: Any, where: str) -> list[str]:
 
 
 def _given_batch(
-    table: Any, columns: TraceColumns, file_index: int, first_line: int, options: RecountOptions
+    table: Any,
+    columns: TraceColumns,
+    file_index: int,
+    first_line: int,
+    options: RecountOptions,
+    bad_rows: _BadRows,
 ) -> RequestBatch:
     n = table.num_rows
-    lines = np.arange(first_line, first_line + n, dtype=np.int64)
+    lines, bad_width = bad_rows.lines_of(first_line, n)
     inputs, bad_in = _integers(table.column(columns.input), columns.input)
     if columns.output is not None:
         outputs, bad_out = _integers(table.column(columns.output), columns.output)
@@ -178,6 +256,8 @@ def _given_batch(
     keep = np.ones(n, dtype=bool)
     keep[list(bad)] = False
     skips = [Skip(file_index, int(lines[i]), "bad trace row", bad[i]) for i in sorted(bad)]
+    skips += [Skip(file_index, line, "bad trace row", reason) for line, reason in bad_width]
+    skips.sort(key=lambda skip: skip.line)
     timestamps = np.full(n, math.nan)
     if columns.timestamp is not None:
         values = table.column(columns.timestamp).to_pylist()
@@ -206,7 +286,7 @@ def _given_batch(
         conversations=[None] * m,
         user_turns=np.full(m, MISSING, dtype=np.int32),
         custom_ids=[None] * m,
-        records=n,
+        records=n + len(bad_width),
         skips=skips,
     )
 
@@ -228,7 +308,7 @@ def _integers(column: Any, name: str) -> tuple[np.ndarray, dict[int, str]]:
     bad = {}
     for index, value in enumerate(column.to_pylist()):
         try:
-            result[index] = _count(_number(value), name)
+            result[index] = _count(value, name)
         except RecordError as error:
             bad[index] = error.message
     return result, bad
