@@ -170,3 +170,13 @@ def test_kv_points_parquet_traces_to_the_report(tmp_path, capsys):
     assert "trace.parquet: a Parquet trace: tokenomix report reads those" in error_of(
         capsys, *arguments
     )
+
+
+def test_count_and_bench_name_folders_and_compressed_files(tmp_path, capsys):
+    folder = tmp_path / "logs"
+    folder.mkdir()
+    packed = tmp_path / "text.txt.gz"
+    packed.write_bytes(gzip.compress(b"hello world\n"))
+    for command in ("count", "bench"):
+        assert "logs: a folder, not a file" in error_of(capsys, command, str(folder))
+        assert "text.txt.gz: compressed (gzip or zstd)" in error_of(capsys, command, str(packed))

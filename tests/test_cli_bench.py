@@ -30,7 +30,7 @@ def test_without_a_reference_parity_is_not_checked(capsys, tmp_path):
     status, out, _ = run(capsys, str(path), "--only", "tokenomix", "--encoding", "cl100k_base")
     assert status == 0
     assert "not checked (no reference installed)" in out
-    assert "cl100k_base, 1 thread: 1 texts, 1,200 bytes from 1 file" in out
+    assert "cl100k_base, 1 thread: 1 text, 1,200 bytes from 1 file" in out
 
 
 def test_lines_makes_one_text_per_line(capsys, tmp_path):

@@ -173,6 +173,7 @@ def test_paths_that_are_not_a_tokenizer_file(tmp_path, shared_dir):
     assert from_folder.encode("hello world") == tokenomix.Encoding.from_file(source).encode(
         "hello world"
     )
+    assert from_folder.name == "snapshot"
     with pytest.raises(FileNotFoundError, match=r"empty: a folder without a tokenizer\.json"):
         (tmp_path / "empty").mkdir()
         tokenomix.Encoding.from_file(tmp_path / "empty")

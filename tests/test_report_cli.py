@@ -196,3 +196,31 @@ def test_demo_summary(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
     assert "321 requests" in out and "system prompt and input by day" in out
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_quiet_goes_before_or_after_the_command(log, capsys, where):
+    path = str(log[0])
+    arguments = ["-q", "report", path] if where == "before" else ["report", path, "-q"]
+    assert main(arguments) == 0
+    assert capsys.readouterr() == ("", "")
+    assert main(["report", path]) == 0
+    assert "requests from" in capsys.readouterr().out
+
+
+def test_a_trace_shows_no_component_rows_and_how_to_price_it(tmp_path, capsys):
+    path = tmp_path / "trace.csv"
+    path.write_text("TIMESTAMP,ContextTokens,GeneratedTokens\n2024-01-01 00:00:00,100,20\n")
+    assert main(["report", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "(no text to split into components)" in out
+    assert "│ system" not in out and "│ input " in out
+    assert "│ total " in out  # every row has an output
+    assert "--model M counts and prices every request as model M" in out
+
+
+def test_totals_say_they_cover_requests_with_an_output(log, capsys):
+    records = log[1]
+    assert 0 < sum("response" in r for r in records) < len(records)
+    assert main(["report", str(log[0])]) == 0
+    assert "total (with output)" in capsys.readouterr().out

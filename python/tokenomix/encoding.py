@@ -101,7 +101,8 @@ class Encoding:
             model: for a rank file, the model whose pattern and special tokens to use.
             pattern: for a rank file, the split pattern (overrides the model's).
             special_tokens: for a rank file, the id of each special token.
-            name: the name reported by `name`; by default the model or the file name.
+            name: the name reported by `name`; by default the model, the file name, or the
+                folder's name.
 
         Raises:
             FileNotFoundError: no such file, or a folder without a tokenizer.json.
@@ -118,7 +119,10 @@ class Encoding:
         """
         from tokenomix.vocab.files import load_file, tokenizer_path  # they import this module
 
-        path = tokenizer_path(path)
+        given = os.fspath(path)
+        path = tokenizer_path(given)
+        if name is None and path != given:  # a snapshot folder: its name is the model's
+            name = os.path.basename(os.path.normpath(given))
         encoding = load_file(
             path, model=model, pattern=pattern, special_tokens=special_tokens, name=name
         )

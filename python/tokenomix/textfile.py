@@ -23,6 +23,8 @@ def open_bytes(path: str) -> Iterator[bytes | mmap.mmap]:
     if path == "-":
         yield sys.stdin.buffer.read()
         return
+    if os.path.isdir(path):
+        raise InputError(path, "a folder, not a file: give the files in it (FOLDER/*)")
     with open(path, "rb") as file:
         if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
             yield file.read()
@@ -39,7 +41,7 @@ def open_bytes(path: str) -> Iterator[bytes | mmap.mmap]:
 def check_utf8(path: str, data: bytes | mmap.mmap) -> None:
     """Raise InputError naming the line and byte offset of the first invalid UTF-8 byte."""
     offset = _core.first_invalid_utf8(data)
-    if offset is not None and bytes(data[:4]).startswith(_COMPRESSED):
+    if offset is not None and compressed(data):
         raise InputError(
             path,
             "compressed (gzip or zstd): decompress it first, e.g. zcat FILE | tokenomix count -",
@@ -53,3 +55,8 @@ def check_utf8(path: str, data: bytes | mmap.mmap) -> None:
             line=line,
             offset=offset,
         )
+
+
+def compressed(data: bytes | mmap.mmap) -> bool:
+    """Whether `data` starts as a gzip or zstd file does."""
+    return bytes(data[:4]).startswith(_COMPRESSED)

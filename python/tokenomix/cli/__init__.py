@@ -23,12 +23,15 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact, fast token counts, and what the tokens of LLM traffic cost.",
     )
     parser.add_argument("--version", action="version", version=f"tokenomix {__version__}")
-    parser.add_argument(
-        "-q", "--quiet", action="store_true", help="errors only: no summary, warnings or progress"
-    )
+    quiet = "errors only: no summary, warnings or progress"
+    parser.add_argument("-q", "--quiet", action="store_true", help=quiet)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"tokenomix.cli.{name}").register(subparsers)
+    for command in subparsers.choices.values():  # -q after the command too
+        command.add_argument(
+            "-q", "--quiet", action="store_true", default=argparse.SUPPRESS, help=quiet
+        )
     return parser
 
 

@@ -19,6 +19,7 @@ from tokenomix.errors import InputError
 from tokenomix.race import Contestant, VocabSource, build_contestants, contestant_names
 from tokenomix.race.contestants import cores
 from tokenomix.race.timing import Timing, time_counts
+from tokenomix.textfile import compressed, open_bytes
 from tokenomix.vocab.openai import ENCODINGS
 
 DEFAULT_ENCODING = "o200k_base"
@@ -73,10 +74,13 @@ def read_texts(paths: list[str], *, lines: bool) -> tuple[list[str], list[str]]:
 
 
 def _read_utf8(path: pathlib.Path) -> str:
-    data = path.read_bytes()
+    with open_bytes(str(path)) as raw:
+        data = bytes(raw)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as error:
+        if compressed(data):
+            raise InputError(str(path), "compressed (gzip or zstd): decompress it first") from None
         line = data[: error.start].count(b"\n") + 1
         raise InputError(
             str(path),
@@ -167,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
     size = sum(len(t.encode("utf-8")) for t in texts)
     threads = f"all {cores()} cores" if args.all_cores else "1 thread"
     title = (
-        f"{name}, {threads}: {len(texts):,} texts, {size:,} bytes from "
+        f"{name}, {threads}: {len(texts):,} text{'s' * (len(texts) != 1)}, {size:,} bytes from "
         f"{len(sources)} file{'s' * (len(sources) > 1)}"
         + ("" if args.paths else " (bundled sample)")
     )

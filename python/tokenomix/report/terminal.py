@@ -40,9 +40,10 @@ def render(document: dict[str, Any], console: Console) -> None:
 def _headline(document: dict[str, Any]) -> str:
     records = document["records"]
     files = len(document["inputs"])
+    requests = _plural(document["requests"], "request").split(" ", 1)
     text = (
-        f"[bold]{document['requests']:,}[/bold] requests from {records['read']:,} records "
-        f"in {files} file{'s' if files != 1 else ''}"
+        f"[bold]{requests[0]}[/bold] {requests[1]} from {_plural(records['read'], 'record')} "
+        f"in {_plural(files, 'file')}"
     )
     if records["skipped"]:
         text += f", [yellow]{records['skipped']:,} skipped[/yellow]"
@@ -70,7 +71,9 @@ def _compact(value: Any) -> str:
 
 
 def _tokens_table(document: dict[str, Any]) -> Table:
-    table = Table(title="tokens per request", title_justify="left")
+    attributed = document["requests_attributed"]
+    title = "tokens per request" + ("" if attributed else " (no text to split into components)")
+    table = Table(title=title, title_justify="left")
     table.add_column("")
     for name in (*_STATS, "share"):
         table.add_column("n" if name == "count" else name, justify="right")
@@ -79,7 +82,10 @@ def _tokens_table(document: dict[str, Any]) -> Table:
         (name.replace("_tokens", ""), document[name], None)
         for name in ("input_tokens", "output_tokens", "total_tokens")
     ]
-    rows += [(name, document["components"][name], shares.get(name)) for name in COMPONENTS]
+    if rows[2][1]["count"] != rows[0][1]["count"]:  # totals need an output
+        rows[2] = ("total (with output)", *rows[2][1:])
+    if attributed:
+        rows += [(name, document["components"][name], shares.get(name)) for name in COMPONENTS]
     for index, (label, row, share) in enumerate(rows):
         if index == 3:
             table.add_section()
@@ -331,7 +337,7 @@ def _notes(document: dict[str, Any]) -> list[str]:
     if document["images"]["unmeasured"]:
         notes.append(
             f"{_plural(document['images']['unmeasured'], 'image')} not measured: given by URL "
-            "(--image-size WxH assumes a size), unreadable, or of a model with no image rule"
+            "(report --image-size WxH assumes a size) or of a model with no image rule"
         )
     cost = document["cost"]
     if cost["prices"] is not None:
@@ -344,9 +350,11 @@ def _notes(document: dict[str, Any]) -> list[str]:
         )
     if cost["unpriced_models"]:
         names = escape(", ".join(str(m or "no model named") for m in cost["unpriced_models"][:5]))
+        unnamed = None in cost["unpriced_models"]
         notes.append(
             f"no price for {_plural(len(cost['unpriced_models']), 'model')} ({names}); give "
             "them with --prices FILE"
+            + ("; --model M counts and prices every request as model M" if unnamed else "")
         )
     return notes
 

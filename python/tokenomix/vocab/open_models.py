@@ -159,6 +159,6 @@ def open_model(name: str) -> OpenModel:
         if wanted in (model_name.lower(), model_name.split("/")[1].lower()):
             return model
     raise KeyError(
-        f"unknown open model {name!r}; known: {', '.join(sorted(OPEN_MODELS))}, or pass the "
-        "split pattern and special tokens"
+        f"unknown open model {name!r}; known: {', '.join(sorted(OPEN_MODELS))}; for another "
+        "model, give Encoding.from_file its pattern= and special_tokens= (Python)"
     )
