@@ -40,10 +40,10 @@ def render(document: dict[str, Any], console: Console) -> None:
 def _headline(document: dict[str, Any]) -> str:
     records = document["records"]
     files = len(document["inputs"])
-    requests = _plural(document["requests"], "request").split(" ", 1)
+    requests = document["requests"]
     text = (
-        f"[bold]{requests[0]}[/bold] {requests[1]} from {_plural(records['read'], 'record')} "
-        f"in {_plural(files, 'file')}"
+        f"[bold]{requests:,}[/bold] request{'' if requests == 1 else 's'} from "
+        f"{_plural(records['read'], 'record')} in {_plural(files, 'file')}"
     )
     if records["skipped"]:
         text += f", [yellow]{records['skipped']:,} skipped[/yellow]"
