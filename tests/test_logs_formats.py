@@ -327,6 +327,40 @@ def test_parquet_trace_with_gaps_stored_as_floats(tmp_path):
     assert [(s.line, s.reason) for s in run.skips.first] == [(2, "no input_tokens")]
 
 
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["2023-11-16 18:15:46.6805900", "2023-11-17 00:00:00", "2024-02-29T23:59:59.999999"],
+        ["2024-06-01T10:00:00Z", "2024-06-01T12:00:00+02:00", "2024-06-01T10:00:00.123456789Z"],
+        ["2024-06-01", "2024-06-01T10:00"],
+        ["2024-06-01T10:00:00Z", "2024-06-01 10:00:00"],  # mixed: value by value
+        ["1700158546", "1700158546680", "12.5", "not a time"],
+    ],
+)
+def test_trace_timestamps_read_at_once_as_one_by_one(values):
+    import pyarrow as pa
+
+    from tokenomix.logs.context import parse_timestamp
+
+    column = pa.chunked_array([pa.array(values[:1]), pa.array(values[1:])])
+    expected = [parse_timestamp(trace._number(value)) for value in values]
+    assert trace._timestamps(column).tolist() == pytest.approx(expected, nan_ok=True, abs=0)
+
+
+def test_parquet_timestamp_columns_are_dates(tmp_path):
+    import datetime
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    moment = datetime.datetime(2024, 6, 1, 10, 0, 0, 123456)
+    table = pa.table({"timestamp": pa.array([moment], pa.timestamp("us")), "input_tokens": [5]})
+    pq.write_table(table, tmp_path / "trace.parquet")
+    rows, _ = recount(str(tmp_path / "trace.parquet"))
+    expected = moment.replace(tzinfo=datetime.timezone.utc).timestamp()
+    assert rows[0]["timestamp"] == expected
+
+
 def test_mooncake_trace_jsonl(tmp_path, shared_dir):
     source = shared_dir / "traces" / "mooncake_fast25_synthetic_trace.jsonl"
     records = [json.loads(line) for line in source.read_text().splitlines()[:500]]

@@ -53,12 +53,18 @@ class GroupedHistograms:
         keys = list(keys)
         if not keys:
             return
-        codes, uniques = _codes(keys)
-        for code, key in enumerate(uniques):
+        self.add_coded(*_codes(keys), values)
+
+    def add_coded(self, codes: np.ndarray, keys: list[Hashable], values: np.ndarray) -> None:
+        """Add each value to the histogram of keys[code]; keys no value has are left out."""
+        for code, key in enumerate(keys):
+            chosen = codes == code
+            if not chosen.any():
+                continue
             histogram = self.groups.get(key)
             if histogram is None:
                 histogram = self.groups[key] = Histogram()
-            histogram.add(values[codes == code])
+            histogram.add(values[chosen])
 
     def merge(self, other: GroupedHistograms) -> None:
         """Add every histogram of `other` to this one's."""
@@ -67,6 +73,8 @@ class GroupedHistograms:
 
 
 def _codes(keys: list[Hashable]) -> tuple[np.ndarray, list[Hashable]]:
+    if keys.count(keys[0]) == len(keys):  # one model, one day: the common case, at C speed
+        return np.zeros(len(keys), np.int64), [keys[0]]
     index: dict[Hashable, int] = {}
     codes = np.fromiter((index.setdefault(key, len(index)) for key in keys), np.int64, len(keys))
     return codes, list(index)
@@ -169,13 +177,14 @@ class ReportStats:
         self.undated += int((~dated).sum())
         if not dated.any():
             return
-        days = [_day(seconds) for seconds in batch.timestamps[dated]]
-        self.day_input.add(days, batch.input_tokens[dated])
+        # Days since the epoch (UTC) of each request, named once per distinct day.
+        numbers = np.floor(batch.timestamps[dated]).astype(np.int64) // 86_400
+        distinct, codes = np.unique(numbers, return_inverse=True)
+        days = [_day(float(number) * 86_400) for number in distinct.tolist()]
+        self.day_input.add_coded(codes, days, batch.input_tokens[dated])
         attributed = batch.attributed[dated]
         system = batch.components[dated, COMPONENTS.index("system")]
-        self.day_system.add(
-            [d for d, a in zip(days, attributed, strict=True) if a], system[attributed]
-        )
+        self.day_system.add_coded(codes[attributed], days, system[attributed])
 
     def _add_turns(self, batch: RequestBatch) -> None:
         turns = batch.turns if batch.turns is not None else batch.user_turns

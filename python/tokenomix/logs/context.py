@@ -214,7 +214,7 @@ def _encoding_name(model: str) -> str | None:
         return None
 
 
-_YEAR_10000 = 253_402_300_800.0  # 10000-01-01T00:00:00Z
+YEAR_10000 = 253_402_300_800.0  # 10000-01-01T00:00:00Z
 _FRACTION = re.compile(r"(\.\d{6})\d+")
 
 
@@ -233,7 +233,7 @@ def parse_timestamp(value: Any) -> float:
             seconds /= 1000
         # Below 1e9 (September 2001) a number is an offset from the start of a trace, as in
         # the Mooncake traces, not a date; past year 9999 it is no date either.
-        return seconds if 1e9 <= seconds < _YEAR_10000 else math.nan
+        return seconds if 1e9 <= seconds < YEAR_10000 else math.nan
     if not isinstance(value, str):
         return math.nan
     text = _FRACTION.sub(r"\1", value.strip())
@@ -246,4 +246,4 @@ def parse_timestamp(value: Any) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=datetime.timezone.utc)
     seconds = moment.timestamp()
-    return seconds if 0 <= seconds < _YEAR_10000 else math.nan
+    return seconds if 0 <= seconds < YEAR_10000 else math.nan

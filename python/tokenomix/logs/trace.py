@@ -19,7 +19,7 @@ import numpy as np
 
 from tokenomix.logs.batch import MISSING, BatchBuilder, RequestBatch, Skip
 from tokenomix.logs.components import NUM_COMPONENTS
-from tokenomix.logs.context import ReaderContext, parse_timestamp
+from tokenomix.logs.context import YEAR_10000, ReaderContext, parse_timestamp
 from tokenomix.logs.errors import RecordError
 from tokenomix.logs.options import RecountOptions
 from tokenomix.logs.usage import USAGE_FIELDS
@@ -260,8 +260,7 @@ def _given_batch(
     skips.sort(key=lambda skip: skip.line)
     timestamps = np.full(n, math.nan)
     if columns.timestamp is not None:
-        values = table.column(columns.timestamp).to_pylist()
-        timestamps = np.array([parse_timestamp(_number(v)) for v in values], dtype=np.float64)
+        timestamps = _timestamps(table.column(columns.timestamp))
     models: list[Any] = [options.model] * n
     if options.model is None and columns.model is not None:
         values = table.column(columns.model).to_pylist()
@@ -312,6 +311,32 @@ def _integers(column: Any, name: str) -> tuple[np.ndarray, dict[int, str]]:
         except RecordError as error:
             bad[index] = error.message
     return result, bad
+
+
+def _timestamps(column: Any) -> np.ndarray:
+    """Seconds since the epoch of each value, as parse_timestamp reads it.
+
+    ISO 8601 text that Arrow reads whole (all without an offset, read as UTC, or all with
+    one) and timestamp columns are converted at once, to the microsecond as parse_timestamp
+    keeps them; anything else is read value by value (a million timestamps take 10 s so).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_timestamp(column.type) or pa.types.is_string(column.type):
+        for unit in (pa.timestamp("ns"), pa.timestamp("ns", tz="UTC")):
+            try:
+                nanoseconds = pc.cast(column, unit)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                continue
+            if nanoseconds.null_count:
+                break
+            seconds = (nanoseconds.cast(pa.int64()).to_numpy() // 1000) / 1e6
+            if ((seconds >= 0) & (seconds < YEAR_10000)).all():
+                return seconds
+            break
+    values = column.to_pylist()
+    return np.array([parse_timestamp(_number(v)) for v in values], dtype=np.float64)
 
 
 def _number(value: Any) -> Any:
