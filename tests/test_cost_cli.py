@@ -227,3 +227,16 @@ def test_errors(capsys, argv, message):
     status, _, err = run(capsys, *argv)
     assert status == 1
     assert message in err
+
+
+def test_trace_times_are_read_as_the_report_reads_them(tmp_path):
+    path = tmp_path / "trace.csv"
+    path.write_bytes(
+        "\ufefftimestamp,input_tokens,output_tokens\n"  # a byte order mark before the header
+        "1700158558000,10,1\n"  # epoch milliseconds
+        "1700158559000,10,1\n"
+        "2023-11-16T18:15:46.123456789Z,10,1\n".encode()  # nanoseconds, in UTC
+    )
+    trace = read_trace(path)
+    assert trace.skipped == []
+    assert trace.arrival_seconds.tolist() == pytest.approx([11.876544, 12.876544, 0.0])

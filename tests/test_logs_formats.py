@@ -11,7 +11,7 @@ import pytest
 from log_factory import png
 from logs_helpers import one, recount, tokens, write_lines
 
-from tokenomix.logs import Approximation, Recount, RecountOptions, trace
+from tokenomix.logs import Approximation, Recount, RecountOptions, counts, trace
 
 CHAT = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello there"}]}
 
@@ -292,7 +292,7 @@ def test_trace_csv_rows_of_the_wrong_width_are_skipped_with_their_line(
     [(7, 7), (100.0, 100), ("12", 12), (" 12 ", 12), ("100.0", 100), ("1e3", 1000)],
 )
 def test_token_counts_given_as_whole_floats_or_text(value, expected):
-    assert trace.token_count(value, "n") == expected
+    assert counts.token_count(value, "n") == expected
 
 
 @pytest.mark.parametrize(
@@ -308,12 +308,36 @@ def test_token_counts_given_as_whole_floats_or_text(value, expected):
         ("abc", "n is 'abc', not a number of tokens"),
         (True, "n is True, not a whole number of tokens"),
         ([1], "n is [1], not a whole number of tokens"),
+        (2**40 + 1, "n is 1099511627777, more than 2**40 tokens"),
+        ("99999999999999999999999", "n is 99999999999999999999999, more than 2**40 tokens"),
     ],
 )
 def test_bad_token_counts_say_what_is_wrong(value, message):
     with pytest.raises(ValueError) as error:
-        trace.token_count(value, "n")
+        counts.token_count(value, "n")
     assert str(error.value) == message
+
+
+def test_the_token_limit_is_the_estimators():
+    from tokenomix import cost
+
+    where = {"model": "Llama-3.1-8B", "gpu": "H100"}
+    cost.estimate([counts.MAX_TOKENS], [1], **where)
+    with pytest.raises(ValueError, match=r"more than 2\*\*40"):
+        cost.estimate([counts.MAX_TOKENS + 1], [1], **where)
+
+
+def test_a_truncated_compressed_csv_trace_keeps_what_was_read(tmp_path, monkeypatch):
+    monkeypatch.setattr(trace, "CSV_BLOCK_BYTES", 1 << 12)
+    rows = "".join(f"2024-01-01 00:00:00,{i},1\n" for i in range(20_000))
+    packed = gzip.compress(("TIMESTAMP,ContextTokens,GeneratedTokens\n" + rows).encode())
+    path = tmp_path / "trace.csv.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    read, run = recount(str(path))
+    assert 0 < len(read) < 20_000
+    assert [r["input"] for r in read] == list(range(len(read)))
+    (skip,) = run.skips.first
+    assert skip.kind == "truncated file" and skip.line == len(read) + 2
 
 
 def test_parquet_trace_with_gaps_stored_as_floats(tmp_path):
@@ -436,3 +460,10 @@ def test_format_option_and_detection_errors(tmp_path):
     shutil.copy(path, tmp_path / "odd2.jsonl")
     rows, run = recount(str(tmp_path / "odd2.jsonl"), format="openai-chat")
     assert rows == [] and run.skips.by_kind == {"wrong shape": 3}
+
+
+def test_a_csv_trace_naming_a_column_twice_is_refused(tmp_path):
+    path = tmp_path / "trace.csv"
+    path.write_text("TIMESTAMP,ContextTokens,ContextTokens\n2024-01-01 00:00:00,1,2\n")
+    with pytest.raises(ValueError, match=r"trace\.csv: the header names 'ContextTokens' twice"):
+        recount(str(path))

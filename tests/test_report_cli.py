@@ -224,3 +224,14 @@ def test_totals_say_they_cover_requests_with_an_output(log, capsys):
     assert 0 < sum("response" in r for r in records) < len(records)
     assert main(["report", str(log[0])]) == 0
     assert "total (with output)" in capsys.readouterr().out
+
+
+def test_requests_without_a_timestamp_are_said_to_be_left_out_of_the_days(tmp_path, capsys):
+    path = tmp_path / "trace.csv"
+    path.write_text(
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n2024-01-01 00:00:00,1,2\nNov 16 2023,3,4\n"
+    )
+    assert main(["report", str(path)]) == 0
+    assert "1 request without a usable timestamp, left out of the table by day" in (
+        capsys.readouterr().out
+    )

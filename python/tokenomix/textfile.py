@@ -24,7 +24,7 @@ def open_bytes(path: str) -> Iterator[bytes | mmap.mmap]:
         yield sys.stdin.buffer.read()
         return
     if os.path.isdir(path):
-        raise InputError(path, "a folder, not a file: give the files in it (FOLDER/*)")
+        raise InputError(path, "a folder, not a file: give the files in it")
     with open(path, "rb") as file:
         if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
             yield file.read()

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import datetime
 import io
 import json
+import math
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -25,8 +25,9 @@ from typing import Any
 import numpy as np
 
 from tokenomix.errors import InputError
+from tokenomix.logs.context import parse_timestamp
+from tokenomix.logs.counts import token_count
 from tokenomix.logs.sources import first_significant_byte, open_stream, read_errors
-from tokenomix.logs.trace import token_count
 
 # Column names tried in order, compared without case.
 TIME_COLUMNS = ("timestamp", "arrival_time", "time", "created")
@@ -85,7 +86,7 @@ def read_trace(
             first = first_significant_byte(stream)
             if stream.peek(4)[:4] == b"PAR1":  # type: ignore[attr-defined]
                 raise InputError(path, "a Parquet trace: tokenomix report reads those")
-            f = io.TextIOWrapper(stream, encoding="utf-8", newline="")
+            f = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
             names = (time_column, input_column, output_column)
             if first in (b"{", b"["):
                 rows = _json_rows(path, f, names)
@@ -163,26 +164,23 @@ def _row(line: int, record: dict[str, Any], columns: _Columns) -> Row:
 
 
 def _seconds(value: Any, scale: float) -> float:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value) * scale
+    # Numbers are seconds (offsets or epoch), epoch milliseconds above 1e11 as the report
+    # reads them, or what `scale` says for a trace known to count in milliseconds; text is
+    # a number or an ISO 8601 date and time, read as the report reads it.
+    number = value
     if isinstance(value, str):
-        text = value.strip()
         try:
-            return float(text) * scale
+            number = float(value)
         except ValueError:
-            pass
-        # Python before 3.11 reads at most six fractional digits; Azure's traces have seven.
-        whole, _, fraction = text.partition(".")
-        try:
-            moment = datetime.datetime.fromisoformat(whole)
-            extra = float("0." + fraction) if fraction else 0.0
-        except ValueError:
-            raise ValueError(
-                f"timestamp {value!r} is neither a number nor a date and time"
-            ) from None
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=datetime.timezone.utc)
-        return moment.timestamp() + extra
+            seconds = parse_timestamp(value)
+            if math.isnan(seconds):
+                raise ValueError(
+                    f"timestamp {value!r} is neither a number nor a date and time"
+                ) from None
+            return seconds
+    if isinstance(number, int | float) and not isinstance(number, bool):
+        seconds = float(number) * scale
+        return seconds / 1000 if scale == 1.0 and seconds > 1e11 else seconds
     raise ValueError("no timestamp" if value is None else f"timestamp is {value!r}")
 
 

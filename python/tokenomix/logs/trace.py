@@ -20,8 +20,10 @@ import numpy as np
 from tokenomix.logs.batch import MISSING, BatchBuilder, RequestBatch, Skip
 from tokenomix.logs.components import NUM_COMPONENTS
 from tokenomix.logs.context import YEAR_10000, ReaderContext, parse_timestamp
+from tokenomix.logs.counts import token_count
 from tokenomix.logs.errors import RecordError
 from tokenomix.logs.options import RecountOptions
+from tokenomix.logs.sources import read_errors
 from tokenomix.logs.usage import USAGE_FIELDS
 
 INPUT_COLUMNS = ("ContextTokens", "input_length", "prompt_tokens", "input_tokens")
@@ -47,8 +49,11 @@ def trace_columns(names: Sequence[str], options: RecountOptions, where: str) -> 
     """Pick the columns of a trace from the options, else from the known names.
 
     Raises:
-        ValueError: no input column, or a named column is missing.
+        ValueError: no input column, a named column is missing, or a name is given twice.
     """
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ValueError(f"{where}: the header names {', '.join(map(repr, twice))} twice")
 
     def pick(given: str | None, known: tuple[str, ...], flag: str) -> str | None:
         if given is not None:
@@ -92,35 +97,6 @@ def plan_trace_record(
         b.describe(timestamp=parse_timestamp(record.get(columns.timestamp)))
 
 
-def token_count(value: Any, name: str) -> int:
-    """The number of tokens in a trace's field or cell `name`.
-
-    A whole number at least 0, given as an int, as a float with no fraction (a column with
-    gaps is stored as floats: 100.0) or as text spelling either ("100", "1e3").
-
-    Raises:
-        ValueError: naming the field and what is wrong with the value.
-    """
-    if value is None or (isinstance(value, str) and not value.strip()):
-        raise ValueError(f"no {name}")
-    number = value
-    if isinstance(value, str):
-        try:
-            number = int(value)
-        except ValueError:
-            try:
-                number = float(value)
-            except ValueError:
-                raise ValueError(f"{name} is {value!r}, not a number of tokens") from None
-    if isinstance(number, float) and number.is_integer():
-        number = int(number)
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise ValueError(f"{name} is {number!r}, not a whole number of tokens")
-    if number < 0:
-        raise ValueError(f"{name} is {number}, a negative number of tokens")
-    return number
-
-
 def _count(value: Any, column: str) -> int:
     try:
         return token_count(value, column)
@@ -148,16 +124,25 @@ def read_table_trace(
     import pyarrow as pa
 
     line = 1
+    columns = None
     try:
         batches, names, line, bad_rows = _open_table(stream, kind, options, where)
         columns = trace_columns(names, options, where)
+        empty = pa.table({name: pa.array([], pa.string()) for name in names})
         for batch in batches:
             table = pa.Table.from_batches([batch])
             yield _given_batch(table, columns, file_index, line, options, bad_rows)
             line = bad_rows.next_line
         if bad_rows.pending:  # bad rows after the last good one
-            empty = pa.table({name: pa.array([], pa.string()) for name in names})
             yield _given_batch(empty, columns, file_index, line, options, bad_rows)
+    except read_errors() as error:
+        if columns is None:
+            raise ValueError(f"{where}: cannot read this compressed trace: {error}") from error
+        # A compressed file cut short: what was read counts, the rest is one skipped record.
+        ended = _given_batch(empty, columns, file_index, line, options, bad_rows)
+        ended.skips.append(Skip(file_index, line, "truncated file", f"cannot read on: {error}"))
+        ended.records += 1
+        yield ended
     except (pa.ArrowException, csv.Error, OSError) as error:
         problem = str(error)[:200]  # a CSV parse error quotes the bad row
         raise ValueError(

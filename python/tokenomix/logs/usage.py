@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from tokenomix.logs.counts import token_count
 from tokenomix.logs.errors import RecordError, json_kind
 
 
@@ -76,6 +77,7 @@ def _count(mapping: Any, key: str) -> int | None:
     value = mapping.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise RecordError("wrong shape", f"usage {key} is {value!r}, not a count of tokens")
-    return value
+    try:
+        return token_count(value, f"usage {key}")
+    except ValueError as error:
+        raise RecordError("wrong shape", str(error)) from None

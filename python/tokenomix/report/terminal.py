@@ -330,6 +330,12 @@ def _notes(document: dict[str, Any]) -> list[str]:
             notes.append(
                 f"  and {skipped['count'] - _SKIPS_SHOWN:,} more (--json lists the first {listed})"
             )
+    undated = document["undated_requests"]
+    if undated and undated < document["requests"]:
+        notes.append(
+            f"{_plural(undated, 'request')} without a usable timestamp, left out of the "
+            "table by day"
+        )
     approximate = document["approximate"]
     if approximate["requests"]:
         reasons = ", ".join(f"{k}: {v:,}" for k, v in approximate["by_reason"].items())
