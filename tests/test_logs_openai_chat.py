@@ -403,3 +403,21 @@ def test_response_format_json_schema_is_approximate(tmp_path):
     assert one(tmp_path / "log.jsonl", record)["flags"] == Approximation.RESPONSE_SCHEMA
     record["response_format"] = {"type": "json_object"}
     assert one(tmp_path / "log.jsonl", record)["flags"] == 0
+
+
+def test_tool_call_arguments_logged_as_json_values_are_counted_as_json(tmp_path):
+    arguments = {"query": "refund policy", "scope": ["docs", "faq"]}
+    call = {"type": "function", "function": {"name": "search", "arguments": arguments}}
+    record = {
+        "model": "gpt-4o-mini",
+        "messages": [
+            {"role": "user", "content": "Can I get a refund?"},
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            {"role": "user", "content": "And an exchange?"},
+        ],
+        "response": {"choices": [{"message": {"role": "assistant", "tool_calls": [call]}}]},
+    }
+    row = one(tmp_path / "log.jsonl", record)
+    written = json.dumps(arguments, separators=(",", ":"))
+    assert row["history"] == tokens("Can I get a refund?") + tokens("search") + tokens(written)
+    assert row["output"] == tokens("search" + written)

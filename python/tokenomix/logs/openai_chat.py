@@ -234,10 +234,20 @@ def add_tool_calls(calls: Any, component: int, b: BatchBuilder, where: str) -> N
         function = call.get("function") if isinstance(call, dict) else None
         if not isinstance(function, dict):
             raise RecordError("wrong shape", f"{where}: a tool call has no function")
-        for key in ("name", "arguments"):
-            value = function.get(key)
-            if isinstance(value, str):
-                b.text(component, value)
+        for text in call_texts(function):
+            b.text(component, text)
+
+
+def call_texts(function: dict[str, Any]) -> list[str]:
+    """The texts of a tool call's function: its name, and its arguments as the JSON string
+    the model wrote (arguments logged as a JSON value are written back compactly)."""
+    texts = [function["name"]] if isinstance(function.get("name"), str) else []
+    arguments = function.get("arguments")
+    if isinstance(arguments, str):
+        texts.append(arguments)
+    elif arguments is not None:
+        texts.append(orjson.dumps(arguments).decode())
+    return texts
 
 
 def add_tools(body: dict[str, Any], b: BatchBuilder, info: ModelInfo) -> None:
@@ -380,9 +390,7 @@ def message_output_texts(message: dict[str, Any], where: str) -> list[str]:
     for call in calls:
         function = call.get("function") if isinstance(call, dict) else None
         if isinstance(function, dict):
-            texts += [
-                function[k] for k in ("name", "arguments") if isinstance(function.get(k), str)
-            ]
+            texts += call_texts(function)
     return texts
 
 
