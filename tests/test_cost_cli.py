@@ -240,3 +240,16 @@ def test_trace_times_are_read_as_the_report_reads_them(tmp_path):
     trace = read_trace(path)
     assert trace.skipped == []
     assert trace.arrival_seconds.tolist() == pytest.approx([11.876544, 12.876544, 0.0])
+
+
+def test_trace_rows_of_the_wrong_width_are_skipped_as_the_report_skips_them(tmp_path):
+    path = tmp_path / "trace.csv"
+    path.write_text(
+        "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+        "2024-01-01 00:00:00,10,1\n2024-01-01 00:00:01,10,1,7\n2024-01-01 00:00:02\n"
+    )
+    trace = read_trace(path)
+    assert trace.skipped == [
+        (3, "4 cells where the header has 3"),
+        (4, "1 cell where the header has 3"),
+    ]

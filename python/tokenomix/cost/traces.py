@@ -130,9 +130,16 @@ def _csv_rows(path: str, f: Any, names: tuple[str | None, ...]) -> Iterator[Row]
     if reader.fieldnames is None:
         raise InputError(path, "empty file: no header line")
     columns = _columns(reader.fieldnames, names, path)
+    width = len(reader.fieldnames)
     for record in reader:
-        line = reader.line_num
-        yield _row(line, record, columns)
+        extra = record.pop(None, [])  # cells past the header's, which DictReader keeps apart
+        missing = sum(value is None for value in record.values())
+        if extra or missing:
+            cells = width + len(extra) - missing
+            cells_text = "1 cell" if cells == 1 else f"{cells} cells"
+            yield reader.line_num, f"{cells_text} where the header has {width}"
+            continue
+        yield _row(reader.line_num, record, columns)
 
 
 def _json_rows(path: str, f: Any, names: tuple[str | None, ...]) -> Iterator[Row]:
