@@ -9,7 +9,7 @@ MAX_TOKENS = 1 << 40
 
 
 def token_count(value: Any, name: str) -> int:
-    """The number of tokens in a trace's field or cell `name`.
+    """The number of tokens a log or trace gives in its field or cell `name`.
 
     A whole number at least 0, given as an int, as a float with no fraction (a column with
     gaps is stored as floats: 100.0) or as text spelling either ("100", "1e3").
