@@ -343,6 +343,18 @@ def test_usage_of_responses_and_streams(tmp_path):
     assert missing["usage"] == [None] * 5  # a stream without usage: missing, never zero
 
 
+def test_usage_written_as_whole_floats_counts_and_a_fraction_skips(tmp_path):
+    messages = [{"role": "user", "content": "Go"}]
+    usage = {"prompt_tokens": 8.0, "completion_tokens": "2"}
+    row = one(tmp_path / "log.jsonl", {"model": "gpt-4o", "messages": messages, "usage": usage})
+    assert row["usage"] == [8, None, None, 2, None]
+    bad = {"model": "gpt-4o", "messages": messages, "usage": {"prompt_tokens": 8.5}}
+    _, run = recount(write_lines(tmp_path / "bad.jsonl", [bad]))
+    assert [(s.kind, s.reason) for s in run.skips.first] == [
+        ("wrong shape", "usage prompt_tokens is 8.5, not a whole number of tokens")
+    ]
+
+
 def test_timestamps_and_conversation_turns(tmp_path):
     records = [
         {
