@@ -191,13 +191,12 @@ class ReportStats:
         known = turns > 0
         if not known.any():
             return
-        keys = turns[known].tolist()
-        self.turn_input.add(keys, batch.input_tokens[known])
+        distinct, codes = np.unique(turns[known], return_inverse=True)
+        keys = distinct.tolist()
+        self.turn_input.add_coded(codes, keys, batch.input_tokens[known])
         attributed = batch.attributed[known]
         history = batch.components[known, COMPONENTS.index("history")]
-        self.turn_history.add(
-            [k for k, a in zip(keys, attributed, strict=True) if a], history[attributed]
-        )
+        self.turn_history.add_coded(codes[attributed], keys, history[attributed])
 
     def _add_usage(self, batch: RequestBatch) -> None:
         usage = batch.usage
