@@ -10,6 +10,7 @@ import orjson
 
 from tokenomix.logs.anthropic import plan_anthropic_record
 from tokenomix.logs.batch import BatchBuilder, RequestBatch
+from tokenomix.logs.chat_columns import ChatColumns, gather_chat_columns
 from tokenomix.logs.context import ReaderContext
 from tokenomix.logs.errors import RecordError
 from tokenomix.logs.openai_batch import plan_batch_input, plan_batch_output
@@ -63,8 +64,23 @@ def batch_kind(kind: tuple[str, str | None]) -> str:
 
 def gather_chunk(
     chunk: LineChunk, kind: tuple[str, str | None], context: ReaderContext
+) -> BatchBuilder | ChatColumns:
+    """Parse every line of a chunk and gather its requests (counting is left to `build`).
+
+    A chunk of plain chat records is read as columns (logs/chat_columns.py); any other is
+    walked record by record.
+    """
+    if kind == ("openai-chat", None):
+        columns = gather_chat_columns(chunk.data, chunk.file_index, context)
+        if columns is not None:
+            return columns
+    return walk_chunk(chunk, kind, context)
+
+
+def walk_chunk(
+    chunk: LineChunk, kind: tuple[str, str | None], context: ReaderContext
 ) -> BatchBuilder:
-    """Parse every line of a chunk and gather its requests (counting is left to `build`)."""
+    """Parse every line of a chunk in Python and gather its requests."""
     planner = PLANNERS[kind]
     builder = context.builder(chunk.file_index)
     # Line numbers are relative to the chunk; the pipeline adds the chunk's offset.
