@@ -20,7 +20,6 @@ same either way; tests compare the two paths on generated logs.
 from __future__ import annotations
 
 import dataclasses
-import io
 import math
 from typing import Any
 
@@ -146,18 +145,16 @@ def gather_chat_columns(data: bytes, file_index: int, ctx: ReaderContext) -> Cha
 
 
 def _read(data: bytes, num_threads: int | None) -> pa.Table:
-    body = data[:-1] if data.endswith(b"\n") else data
-    lines = _object_lines(body)
-    _require(lines > 0 and _utf8(body))
+    lines = _object_lines(data)
+    _require(lines > 0 and _utf8(data))
     threads = num_threads != 1
-    block = _BLOCK_BYTES if threads else len(body) + 1
     try:
-        table = _read_json(body, threads, block)
-    except pa.ArrowInvalid:
-        if block > len(body):
+        table = _read_json(data, threads, _BLOCK_BYTES if threads else len(data))
+    except pa.ArrowInvalid as error:
+        if not threads or "straddl" not in str(error):
             raise NotPlain from None
-        try:  # a line longer than a block straddles two
-            table = _read_json(body, threads, len(body) + 1)
+        try:  # a line longer than a block straddles two: read the chunk as one block
+            table = _read_json(data, threads, len(data))
         except (pa.ArrowException, ValueError):
             raise NotPlain from None
     except (pa.ArrowException, ValueError):
@@ -166,25 +163,28 @@ def _read(data: bytes, num_threads: int | None) -> pa.Table:
     return table
 
 
-def _object_lines(body: bytes) -> int:
-    """Return the lines of `body` when each starts with "{", else 0.
+def _object_lines(data: bytes) -> int:
+    """Return the lines of `data` when each starts with "{", else 0.
 
     Then there is no blank line (Arrow passes over them), no byte order mark (orjson refuses
     it) and no line of `null` (Arrow reads it as a row, and crashes on a first one); with as
     many rows as lines, no line holds two objects either.
     """
-    if not body.startswith(b"{") or body.endswith(b"\n"):
+    if not data.startswith(b"{"):
         return 0
-    view = np.frombuffer(body, dtype=np.uint8)
+    view = np.frombuffer(data, dtype=np.uint8)
     ends = np.flatnonzero(view == ord("\n"))
-    return len(ends) + 1 if (view[ends + 1] == ord("{")).all() else 0
+    inner = ends[:-1] if data.endswith(b"\n") else ends
+    if not (view[inner + 1] == ord("{")).all():
+        return 0
+    return len(inner) + 1
 
 
-def _utf8(body: bytes) -> bool:
+def _utf8(data: bytes) -> bool:
     # Arrow's JSON reader does not check UTF-8, and a line with invalid UTF-8 is skipped,
     # not counted: the whole chunk is checked first (in place, as one Arrow string).
-    offsets = pa.array([0, len(body)], type=pa.int64()).buffers()[1]
-    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(body)])
+    offsets = pa.array([0, len(data)], type=pa.int64()).buffers()[1]
+    whole = pa.Array.from_buffers(pa.large_binary(), 1, [None, offsets, pa.py_buffer(data)])
     try:
         whole.cast(pa.large_string())
     except pa.ArrowInvalid:
@@ -192,9 +192,9 @@ def _utf8(body: bytes) -> bool:
     return True
 
 
-def _read_json(body: bytes, threads: bool, block: int) -> pa.Table:
-    options = pa_json.ReadOptions(use_threads=threads, block_size=block)
-    return pa_json.read_json(io.BytesIO(body), read_options=options)
+def _read_json(data: bytes, threads: bool, block: int) -> pa.Table:
+    options = pa_json.ReadOptions(use_threads=threads, block_size=max(block, 1))
+    return pa_json.read_json(pa.BufferReader(data), read_options=options)
 
 
 def _column(table: pa.Table | pa.StructArray, name: str) -> pa.Array | None:
@@ -249,7 +249,7 @@ def _plan(table: pa.Table, file_index: int, ctx: ReaderContext) -> ChatColumns:
     is_input = np.ones(len(role_index), dtype=bool)
     is_input[last[answered]] = False
 
-    infos, row_info = _models(table, response, has_response, ctx)
+    infos, row_info = _models(table, response, ctx)
     slots, overhead, user_turns = _attribute(
         messages, role_names, role_index, is_input, infos, row_info, ctx
     )
@@ -325,12 +325,12 @@ def _response_outputs(response: pa.Array | None, n: int) -> tuple[pa.Array, np.n
 
 
 def _models(
-    table: pa.Table, response: pa.Array | None, has_response: np.ndarray, ctx: ReaderContext
+    table: pa.Table, response: pa.Array | None, ctx: ReaderContext
 ) -> tuple[list[ModelInfo], np.ndarray]:
     """The distinct models of the chunk, and each request's index among them."""
     # A request's model, and its response's when it names a deployment; values that are
     # not strings are no model, as in the Python walk.
-    n = len(has_response)
+    n = table.num_rows
     requested, request_names = _codes(_column(table, "model"), n)
     answered, answer_names = _codes(None if response is None else _column(response, "model"), n)
     pairs, row_info = np.unique(requested * (len(answer_names) + 1) + answered, return_inverse=True)
