@@ -96,7 +96,28 @@ def test_worker_processes_give_the_same_report(tmp_path, monkeypatch, jobs):
     assert pooled == alone
 
 
-def test_strict_stops_the_workers(tmp_path, monkeypatch):
+@pytest.mark.parametrize("jobs", [2, 3])
+def test_threads_give_the_same_report(tmp_path, monkeypatch, jobs):
+    # Small chunks recounted side by side on threads of this process, plain ones read as
+    # columns and the others walked, give the figures of one thread reading one chunk.
+    import tokenomix.logs.sources as sources
+
+    plain = [
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": f"question {i} " * i}]}
+        for i in range(400)
+    ]
+    path = tmp_path / "log.jsonl"
+    write_jsonl(path, plain + chat_log(11, 300) + plain, BAD_LINES)
+    alone = run_report([str(path)], RecountOptions(jobs=1)).document
+    monkeypatch.setattr(sources, "CHUNK_BYTES", 16 << 10)
+
+    threaded = run_report([str(path)], RecountOptions(jobs=jobs)).document
+
+    assert threaded == alone
+
+
+@pytest.mark.parametrize("processes", [True, False])
+def test_strict_stops_the_workers(tmp_path, monkeypatch, processes):
     # The error reaches the caller and the workers, some with results nobody reads, end.
     import tokenomix.logs.pipeline as pipeline
     import tokenomix.logs.sources as sources
@@ -106,7 +127,8 @@ def test_strict_stops_the_workers(tmp_path, monkeypatch):
     records = chat_log(13, 400)
     path = tmp_path / "log.jsonl"
     write_jsonl(path, records, {2: "{broken"})
-    monkeypatch.setattr(pipeline, "BYTES_PER_WORKER", 1)
+    if processes:
+        monkeypatch.setattr(pipeline, "BYTES_PER_WORKER", 1)
     monkeypatch.setattr(sources, "CHUNK_BYTES", 16 << 10)
     recount = Recount([str(path)], RecountOptions(jobs=2, strict=True))
     with pytest.raises(InputError, match="line 3"):

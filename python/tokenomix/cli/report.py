@@ -104,7 +104,10 @@ def add_report_options(parser: argparse.ArgumentParser, *, logs: bool = True) ->
         help="price table (this package's format or LiteLLM's JSON) instead of the bundled one",
     )
     parser.add_argument(
-        "--jobs", type=int, metavar="N", help="worker processes (default: all cores)"
+        "--jobs",
+        type=int,
+        metavar="N",
+        help="parallel workers: threads, or processes on inputs over 512 MiB (default: all cores)",
     )
     savings = parser.add_argument_group(
         "savings of token discipline",

@@ -30,7 +30,8 @@ class RecountOptions:
             that it matches counts as `context` (retrieved documents pasted into prompts).
         image_size: (width, height) assumed for images given by URL.
         strict: stop at the first record that cannot be counted.
-        jobs: worker processes (None: every core; 1: this process only).
+        jobs: parallel workers (None: every core; 1: one thread): threads of this process,
+            or worker processes for inputs over 512 MiB (logs/pipeline.py).
         input_column, output_column, timestamp_column, model_column: column names of traces
             (None: the names of the Azure and Mooncake traces and of common exports).
         savings: also gather what the savings of token discipline need (minified JSON and
@@ -80,7 +81,7 @@ class RecountOptions:
             raise ValueError(f"jobs must be at least 1, got {self.jobs}")
 
     def worker_count(self) -> int:
-        """Return the number of worker processes to use."""
+        """Return the number of parallel workers (threads or processes) to use."""
         if self.jobs is not None:
             return self.jobs
         try:
