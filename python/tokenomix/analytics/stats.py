@@ -144,22 +144,20 @@ class ReportStats:
         self.encodings.update(e for e in batch.encodings if e is not None)
 
     def _add_models(self, batch: RequestBatch) -> None:
-        models = batch.models
-        self.model_requests.update(models)
-        for model, encoding in zip(models, batch.encodings, strict=True):
-            self.model_encodings.setdefault(model, encoding)
-        self.model_input.add(models, batch.input_tokens)
+        codes, models = _codes(batch.models)
+        requests = np.bincount(codes, minlength=len(models))
+        first = np.unique(codes, return_index=True)[1]  # codes number models as they come
         out = batch.has_output
-        self.model_output.add(
-            [m for m, o in zip(models, out, strict=True) if o], batch.output_tokens[out]
-        )
+        self.model_input.add_coded(codes, models, batch.input_tokens)
+        self.model_output.add_coded(codes[out], models, batch.output_tokens[out])
         usage = batch.usage
         has_usage = (usage != MISSING).any(axis=1)
         prompt, cached, write, completion, reasoning = (
             np.where(usage[:, i] == MISSING, 0, usage[:, i]) for i in range(usage.shape[1])
         )
-        codes, uniques = _codes(models)
-        for code, model in enumerate(uniques):
+        for code, model in enumerate(models):
+            self.model_requests[model] += int(requests[code])
+            self.model_encodings.setdefault(model, batch.encodings[first[code]])
             rows = codes == code
             sums = self.model_sums.setdefault(model, collections.Counter())
             sums["input_tokens"] += int(batch.input_tokens[rows].sum())
