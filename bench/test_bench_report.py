@@ -9,9 +9,9 @@ worker processes together). Logs are generated from the shared corpus:
   prompt and history (what most chat logs hold);
 - `unique`: no string ever repeats, the worst case for long prompts;
 - `short`: one-shot requests of a short system prompt and turns of 10 to 120 characters,
-  none repeated. Recorded, not held to the bar: parsing the JSON alone (pyarrow's native
-  reader, on every core) takes about as long as counting its text, so the recount sits
-  just under half of count_batch's speed on two cores (BENCHMARKS.md).
+  none repeated. Recorded, not held to the bar: parsing so many small strings (pyarrow's
+  native reader) costs about two thirds of counting them, so the recount sits just under
+  half of count_batch's speed on two cores (BENCHMARKS.md).
 
 Settings (environment): TOKENOMIX_SHARED (the data folder), TOKENOMIX_BENCH_LOG_MB (size
 of the speed logs, default 64), TOKENOMIX_BENCH_MEMORY_GB (size of the memory log, default
