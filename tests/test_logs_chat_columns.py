@@ -221,6 +221,12 @@ DECLINED = {
     "a float conversation": '{"messages": [{"role": "user", "content": "hi"}], '
     '"conversation_id": 1.5}',
     "only an answer": '{"messages": [{"role": "assistant", "content": "hi"}]}',
+    # Arrow reads a list whose first item is null into an invalid array.
+    "a null message first": '{"messages": [null, {"role": "user", "content": "hi"}]}',
+    "a null choice first": '{"messages": [{"role": "user", "content": "hi"}], '
+    '"response": {"choices": [null, {"message": {"content": "x"}}]}}',
+    "a stream from null": '{"messages": [{"role": "user", "content": "hi"}], '
+    '"response": [null, {"choices": []}]}',
     "not an object": "null",
     "two objects": PLAIN + " " + PLAIN,
     "a blank line": "",

@@ -160,6 +160,10 @@ def _read(data: bytes, num_threads: int | None) -> pa.Table:
     except (pa.ArrowException, ValueError):
         raise NotPlain from None
     _require(table.num_rows == lines)
+    try:  # pyarrow 26 builds invalid lists from a list whose first item is null
+        table.validate(full=True)
+    except pa.ArrowInvalid:
+        raise NotPlain from None
     return table
 
 
