@@ -223,7 +223,7 @@ def test_totals_say_they_cover_requests_with_an_output(log, capsys):
     records = log[1]
     assert 0 < sum("response" in r for r in records) < len(records)
     assert main(["report", str(log[0])]) == 0
-    assert "total (with output)" in capsys.readouterr().out
+    assert "total (requests with output)" in capsys.readouterr().out
 
 
 def test_requests_without_a_timestamp_are_said_to_be_left_out_of_the_days(tmp_path, capsys):

@@ -83,7 +83,7 @@ def _tokens_table(document: dict[str, Any]) -> Table:
         for name in ("input_tokens", "output_tokens", "total_tokens")
     ]
     if rows[2][1]["count"] != rows[0][1]["count"]:  # totals need an output
-        rows[2] = ("total (with output)", *rows[2][1:])
+        rows[2] = ("total (requests with output)", *rows[2][1:])
     if attributed:
         rows += [(name, document["components"][name], shares.get(name)) for name in COMPONENTS]
     for index, (label, row, share) in enumerate(rows):
