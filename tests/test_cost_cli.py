@@ -60,7 +60,7 @@ def test_bad_lines_are_skipped_with_their_reason(tmp_path):
     assert reasons[4] == "blank line"
     assert reasons[5] == "input_length is 4.5, not a whole number of tokens"
     assert reasons[6] == "no input_length"
-    assert reasons[7] == "a JSON list, not an object"
+    assert reasons[7] == "a JSON array, not an object"
     assert trace.arrival_seconds[-1] == 9.0
 
 

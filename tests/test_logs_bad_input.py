@@ -90,6 +90,38 @@ def test_windows_line_ends(tmp_path):
     assert len(rows) == 3 and run.skips.count == 0
 
 
+def test_a_byte_order_mark_before_the_first_line_is_ignored(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf" + ((json.dumps(GOOD) + "\n") * 3).encode())
+    rows, run = recount(str(path))
+    assert [r["line"] for r in rows] == [1, 2, 3] and run.skips.count == 0
+    assert rows[0]["user"] == tokens("Hello")
+
+
+def test_a_line_that_is_json_but_not_an_object_names_its_type(tmp_path):
+    path = write_lines(tmp_path / "log.jsonl", [GOOD, "null", '"text"', "[1]", "7", GOOD])
+    rows, run = recount(path)
+    assert [r["line"] for r in rows] == [1, 6]
+    assert [skip.reason for skip in run.skips.first] == [
+        f"the line holds a JSON {name}, not an object"
+        for name in ("null", "string", "array", "number")
+    ]
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+@pytest.mark.parametrize("named", [False, True])
+def test_a_first_line_longer_than_the_sampled_head(tmp_path, suffix, named):
+    # The format is told from the first megabyte (the first kilobytes of a compressed
+    # file); a first record longer than that is read whole, and the file as JSON Lines.
+    long = {"model": "gpt-4o", "messages": [{"role": "user", "content": "word " * 300_000}]}
+    data = ("\n".join(json.dumps(r) for r in [long, GOOD]) + "\n").encode()
+    path = tmp_path / f"log.jsonl{suffix}"
+    path.write_bytes(gzip.compress(data) if suffix else data)
+    rows, run = recount(str(path), format="openai-chat" if named else None)
+    assert [r["line"] for r in rows] == [1, 2] and run.skips.count == 0
+    assert rows[0]["user"] == tokens("word " * 300_000)
+
+
 def test_overlong_lines_are_skipped_without_being_kept(tmp_path, monkeypatch):
     import tokenomix.logs.sources as sources
 

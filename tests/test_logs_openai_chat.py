@@ -343,6 +343,15 @@ def test_usage_of_responses_and_streams(tmp_path):
     assert missing["usage"] == [None] * 5  # a stream without usage: missing, never zero
 
 
+def test_the_time_of_a_response_is_its_created_streamed_or_not(tmp_path):
+    messages = [{"role": "user", "content": "Go"}]
+    chunk = {"created": 1717000000, "choices": [{"index": 0, "delta": {"content": "ok"}}]}
+    completion = {"created": 1717000000, "choices": [{"message": {"content": "ok"}}]}
+    for response in (completion, [chunk, {**chunk, "created": 1717000009}]):
+        row = one(tmp_path / "log.jsonl", {"messages": messages, "response": response})
+        assert row["timestamp"] == 1717000000.0
+
+
 def test_usage_written_as_whole_floats_counts_and_a_fraction_skips(tmp_path):
     messages = [{"role": "user", "content": "Go"}]
     usage = {"prompt_tokens": 8.0, "completion_tokens": "2"}

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+_JSON_TYPES = {bool: "boolean", int: "number", float: "number", str: "string", list: "array"}
+
+
+def json_type(value: Any) -> str:
+    """Name the JSON type of a parsed value, as messages about bad input say it."""
+    return "null" if value is None else _JSON_TYPES.get(type(value), "object")
+
 
 class TokenomixError(Exception):
     """Base of the errors tokenomix raises about its input."""

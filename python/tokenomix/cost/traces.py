@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from tokenomix.errors import InputError
+from tokenomix.errors import InputError, json_type
 from tokenomix.logs.context import parse_timestamp
 from tokenomix.logs.counts import token_count
 from tokenomix.logs.sources import first_significant_byte, open_stream, read_errors
@@ -154,7 +154,7 @@ def _json_rows(path: str, f: Any, names: tuple[str | None, ...]) -> Iterator[Row
             yield line, f"not valid JSON ({error.msg})"
             continue
         if not isinstance(record, dict):
-            yield line, f"a JSON {type(record).__name__}, not an object"
+            yield line, f"a JSON {json_type(record)}, not an object"
             continue
         if columns is None:
             columns = _columns(list(record), names, path)

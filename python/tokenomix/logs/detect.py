@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from tokenomix.logs.sources import BOM
+
 _COMPRESSED_SUFFIXES = (".gz", ".zst", ".zstd")
 _ANTHROPIC_BLOCKS = {"tool_use", "tool_result", "thinking", "redacted_thinking", "document"}
 SAMPLE_RECORDS = 20
@@ -28,6 +30,7 @@ def table_kind(path: str) -> str | None:
 def sample_records(head: bytes) -> list[Any]:
     """Parse the first lines of a file; return the JSON values of those that parse."""
     values = []
+    head = head.removeprefix(BOM)
     for line in head.split(b"\n")[:-1] or [head]:
         if not line.strip():
             continue
@@ -47,7 +50,7 @@ def lines_of_objects(head: bytes) -> bool:
     """Whether the first lines of a file each look like one JSON object ("{...}"), parsed or
     not: JSON Lines, perhaps with bad lines, rather than one pretty-printed document."""
     lines = [line.strip() for line in head.split(b"\n")[:-1] or [head]]
-    lines = [line.removeprefix(b"\xef\xbb\xbf") for line in lines if line]
+    lines = [line.removeprefix(BOM) for line in lines if line]
     return bool(lines) and all(line[:1] == b"{" and line[-1:] == b"}" for line in lines)
 
 

@@ -323,6 +323,8 @@ def _timestamp(metadata: dict[str, Any], response: Any) -> Any:
     for key in ("timestamp", "created_at", "time"):
         if metadata.get(key) is not None:
             return metadata[key]
+    if isinstance(response, list) and response:  # a recorded stream: its first chunk's
+        response = response[0]
     if isinstance(response, dict):
         return response.get("created")
     return None

@@ -307,13 +307,17 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
         try:
             head = stream.peek(1 << 20)[: 1 << 20]  # type: ignore[attr-defined]
             first = sources.first_significant_byte(stream)
+            if first == b"{" and not head.endswith(b"\n"):
+                # The head ends within a line, perhaps its first: read its lines whole, to
+                # tell JSON Lines from one document and the format from whole records.
+                head = sources.head_lines(path, 1 << 20)
         except sources.read_errors() as error:
             # Damaged within its first megabyte: the format is told from what decodes before
             # the damage, and reading ends the file there as a skipped "truncated file".
             head = sources.decodable_head(path, 1 << 20)
             if not head.strip():
                 raise ValueError(f"{path}: cannot read the compressed data: {error}") from error
-            first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+            first = head.lstrip(sources.BOM + b" \t\r\n")[:1]
         records = detect.sample_records(head)
         document = None
         # One JSON document (an array, or a pretty-printed object): no line of it parses

@@ -23,6 +23,7 @@ import orjson
 CHUNK_BYTES = 4 << 20
 MAX_LINE_BYTES = 128 << 20
 MAX_DOCUMENT_BYTES = 64 << 20
+BOM = b"\xef\xbb\xbf"
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -119,6 +120,19 @@ def read_errors() -> tuple[type[BaseException], ...]:
     return tuple(errors)
 
 
+def head_lines(path: str, size: int) -> bytes:
+    """Return the first lines of a log, decompressed, each whole (up to MAX_LINE_BYTES):
+    `size` bytes of them or more, when the log holds as many."""
+    stream, raw = open_stream(path)
+    with stream, raw:
+        lines: list[bytes] = []
+        total = 0
+        while total < size and (line := stream.readline(MAX_LINE_BYTES)):
+            lines.append(line)
+            total += len(line)
+        return b"".join(lines)
+
+
 def decodable_head(path: str, size: int) -> bytes:
     """Return up to `size` bytes of a log, decompressed, as far as they decode."""
     stream, raw = open_stream(path)
@@ -142,8 +156,11 @@ def iter_line_chunks(
     max_line_bytes = max_line_bytes or MAX_LINE_BYTES
     pending = b""  # the start of a line whose end is not read yet
     errors = read_errors()
+    at_start = True
     while True:
         block, error = _read_block(stream, chunk_bytes, errors)
+        if at_start:  # a byte order mark before the first line is no part of it
+            block, at_start = block.removeprefix(BOM), False
         if not block and error is None:
             break
         cut = block.rfind(b"\n")
@@ -203,7 +220,7 @@ def _skip_line(stream: BinaryIO, size: int) -> tuple[int, bytes]:
 def first_significant_byte(stream: BinaryIO) -> bytes:
     """Return the first byte that is not whitespace (or a BOM), without consuming it."""
     head = stream.peek(4096)[:4096]  # type: ignore[attr-defined]
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    text = head.lstrip(BOM + b" \t\r\n")
     return text[:1]
 
 

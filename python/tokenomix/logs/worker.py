@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 
+from tokenomix.errors import json_type
 from tokenomix.logs.anthropic import plan_anthropic_record
 from tokenomix.logs.batch import BatchBuilder, RequestBatch
 from tokenomix.logs.chat_columns import ChatColumns, gather_chat_columns
@@ -140,7 +141,7 @@ def load_record(raw: bytes | memoryview) -> dict[str, Any]:
         record = _load_slowly(raw, error)
     if not isinstance(record, dict):
         raise RecordError(
-            "wrong shape", f"the line holds a JSON {type(record).__name__}, not an object"
+            "wrong shape", f"the line holds a JSON {json_type(record)}, not an object"
         )
     return record
 
