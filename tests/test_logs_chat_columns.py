@@ -114,6 +114,40 @@ def test_the_columns_equal_the_walk_on_generated_logs(chunk, ascii_only, threads
         assert_same(columns, walked)
 
 
+# Any JSON, with the keys of chat records, where records have structure: nulls and other
+# types inside lists and objects are where Arrow's reader has gone wrong.
+odd = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.floats(-2, 2) | texts,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(["role", "content", "message", "choices", "usage", "prompt_tokens"]),
+            inner,
+            max_size=3,
+        )
+    ),
+    max_leaves=8,
+)
+odd_records = st.fixed_dictionaries(
+    {"messages": st.lists(message | odd, max_size=4) | odd},
+    optional={
+        "model": models | odd,
+        "response": response | st.lists(response | odd, max_size=2) | odd,
+        "usage": usage | odd,
+        "timestamp": times | odd,
+        "conversation_id": texts | odd,
+    },
+)
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(records | odd_records, min_size=1, max_size=6))
+def test_odd_records_are_walked_or_read_as_the_walk_reads_them(chunk):
+    columns, walked = both(lines(chunk))
+    if columns is not None:
+        assert_same(columns, walked)
+
+
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.fixed_dictionaries({"messages": messages, "model": models}), min_size=1))
 def test_plain_chat_takes_the_columns(chunk):

@@ -306,6 +306,14 @@ def test_unknown_models_are_counted_with_a_stand_in_and_flagged(tmp_path):
     assert row["flags"] == Approximation.ENCODING_GUESSED | Approximation.FRAMING_UNPUBLISHED
 
 
+@pytest.mark.parametrize("model", [123, True, ["gpt-4o"], {"name": "gpt-4o"}, ""])
+def test_a_model_that_is_not_a_name_is_no_model(tmp_path, model):
+    record = {"model": model, "messages": [{"role": "user", "content": "Hello"}]}
+    row = one(tmp_path / "log.jsonl", record)
+    assert (row["model"], row["encoding"]) == (None, "o200k_base")
+    assert row["flags"] == Approximation.ENCODING_GUESSED | Approximation.FRAMING_UNPUBLISHED
+
+
 def test_model_and_encoding_options(tmp_path):
     record = {"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello world"}]}
     as_gpt4 = one(tmp_path / "log.jsonl", record, model="gpt-4")

@@ -75,11 +75,12 @@ class ReaderContext:
 
     def model_info(self, request_model: Any, response_model: Any = None) -> ModelInfo:
         """Resolve the model of a request (the response's model when the request names a
-        deployment rather than a model), its encoding and its rules."""
-        key = (request_model, response_model)
+        deployment rather than a model), its encoding and its rules. A value that is not a
+        string names no model."""
+        key = tuple(m if isinstance(m, str) else None for m in (request_model, response_model))
         info = self._models.get(key)
         if info is None:
-            info = self._models[key] = self._resolve(request_model, response_model)
+            info = self._models[key] = self._resolve(*key)
         return info
 
     def _resolve(self, request_model: Any, response_model: Any) -> ModelInfo:
