@@ -20,7 +20,7 @@ from tokenomix.logs import RecountOptions
 from tokenomix.logs.batch import RequestBatch
 from tokenomix.logs.chat_columns import gather_chat_columns
 from tokenomix.logs.components import USER
-from tokenomix.logs.context import ReaderContext
+from tokenomix.logs.context import ReaderContext, fixed_encoding
 from tokenomix.logs.sources import LineChunk
 from tokenomix.logs.worker import walk_chunk
 
@@ -288,13 +288,25 @@ def test_invalid_utf8_is_walked():
     [
         RecountOptions(savings=True),
         RecountOptions(context_pattern="<doc>.*?</doc>"),
-        RecountOptions(tokenizer="x.json"),
     ],
-    ids=["savings", "a context pattern", "a tokenizer file"],
+    ids=["savings", "a context pattern"],
 )
-def test_options_the_columns_do_not_model_are_walked(options, shared_dir):
-    if options.tokenizer:
-        path = next((shared_dir / "vocab" / "hf").glob("*.tokenizer.json"))
-        options = dataclasses.replace(options, tokenizer=str(path))
+def test_options_the_columns_do_not_model_are_walked(options):
     context = ReaderContext(options, num_threads=None)
     assert gather_chat_columns(f"{PLAIN}\n".encode(), 0, context) is None
+
+
+@pytest.mark.parametrize("name", ["gpt2", "llama3_1", "qwen2_5"])
+def test_a_tokenizer_file_counts_the_columns_as_the_walk(name, shared_dir):
+    options = RecountOptions(tokenizer=str(shared_dir / "vocab" / "hf" / f"{name}.tokenizer.json"))
+
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.lists(records, min_size=1, max_size=6), st.booleans())
+    def check(chunk, ascii_only):
+        columns, walked = both(lines(chunk, ascii_only=ascii_only), options, threads=1)
+        if columns is not None:
+            assert_same(columns, walked)
+
+    check()
+    plain = both(f"{PLAIN}\n".encode(), options)[0]
+    assert plain is not None and plain.encodings == [fixed_encoding(options).name]

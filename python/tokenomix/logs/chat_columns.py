@@ -345,8 +345,6 @@ def _models(
         )
         for pair in pairs.tolist()
     ]
-    # Other encodings (Hugging Face tokenizers) are counted by the Python walk.
-    _require(all(type(info.encoding) is Encoding for info in infos))
     return infos, row_info.reshape(-1)
 
 
