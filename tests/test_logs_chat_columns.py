@@ -259,6 +259,8 @@ DECLINED = {
     "a null message first": '{"messages": [null, {"role": "user", "content": "hi"}]}',
     "a null choice first": '{"messages": [{"role": "user", "content": "hi"}], '
     '"response": {"choices": [null, {"message": {"content": "x"}}]}}',
+    # orjson refuses JSON nested over 1024 deep.
+    "deep nesting": PLAIN[:-1] + ', "meta": ' + "[" * 1100 + "]" * 1100 + "}",
     "a stream from null": '{"messages": [{"role": "user", "content": "hi"}], '
     '"response": [null, {"choices": []}]}',
     "not an object": "null",

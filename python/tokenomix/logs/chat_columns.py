@@ -57,6 +57,7 @@ _TIME_KEYS = ("timestamp", "created_at", "time")
 # Fields the Python walk reads that the fast path does not: a chunk has them all null.
 _UNREAD = ("tools", "functions", "response_format", "metadata")
 _BLOCK_BYTES = 1 << 20
+_MAX_DEPTH = 64  # of a field's type: plain records nest 6 deep
 
 
 class NotPlain(Exception):
@@ -164,7 +165,17 @@ def _read(data: bytes, num_threads: int | None) -> pa.Table:
         table.validate(full=True)
     except pa.ArrowInvalid:
         raise NotPlain from None
+    # orjson refuses JSON nested deeper than 1024 levels, Arrow reads it.
+    _require(max(_depth(field.type) for field in table.schema) < _MAX_DEPTH)
     return table
+
+
+def _depth(kind: pa.DataType, limit: int = _MAX_DEPTH) -> int:
+    """The nesting depth of a type, counted up to `limit`."""
+    if limit == 0:
+        return 0
+    children = (kind.field(i).type for i in range(kind.num_fields))
+    return 1 + max((_depth(child, limit - 1) for child in children), default=0)
 
 
 def _object_lines(data: bytes) -> int:
