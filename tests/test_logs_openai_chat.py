@@ -306,6 +306,14 @@ def test_unknown_models_are_counted_with_a_stand_in_and_flagged(tmp_path):
     assert row["flags"] == Approximation.ENCODING_GUESSED | Approximation.FRAMING_UNPUBLISHED
 
 
+@pytest.mark.parametrize("model", ["GPT-4o", "openai/gpt-4o", "azure/gpt-4o", "OpenAI/GPT-4o"])
+def test_model_names_in_other_case_or_with_a_provider_prefix_are_known(tmp_path, model):
+    record = {"model": model, "messages": [{"role": "user", "content": "Hello"}]}
+    row = one(tmp_path / "log.jsonl", record)
+    assert (row["model"], row["encoding"], row["flags"]) == (model, "o200k_base", 0)
+    assert row["overhead"] == 3 + 1 + 3  # the gpt-4o framing: message, role, priming
+
+
 @pytest.mark.parametrize("model", [123, True, ["gpt-4o"], {"name": "gpt-4o"}, ""])
 def test_a_model_that_is_not_a_name_is_no_model(tmp_path, model):
     record = {"model": model, "messages": [{"role": "user", "content": "Hello"}]}

@@ -106,6 +106,14 @@ def test_the_bundled_table_matches_its_source(shared_dir):
         )
 
 
+def test_model_names_as_logs_write_them():
+    prices = default_prices()
+    for name in ("GPT-4o", "openai/gpt-4o", "OpenAI/GPT-4o"):
+        assert prices.get(name) == prices.get("gpt-4o"), name
+    assert prices.get("azure/gpt-4o") is not None
+    assert prices.get("openai/no-such-model") is None
+
+
 def test_price_files_of_both_formats(tmp_path, shared_dir):
     native = tmp_path / "prices.json"
     native.write_text(

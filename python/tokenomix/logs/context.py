@@ -88,8 +88,10 @@ class ReaderContext:
             candidates = [self.options.model]
         else:
             candidates = [m for m in (request_model, response_model) if isinstance(m, str) and m]
-        known = next((m for m in candidates if _encoding_name(m) is not None), None)
+        known = next((m for m in candidates if _known_name(m) is not None), None)
         name = known or (candidates[0] if candidates else None)
+        if known is not None:  # the rules go by the name tiktoken knows
+            known = _known_name(known)
         if self._fixed_encoding is not None:
             encoding = self._fixed_encoding
             flags = 0 if known else Approximation.FRAMING_UNPUBLISHED
@@ -213,6 +215,15 @@ def _encoding_name(model: str) -> str | None:
         return encoding_name_for_model(model)
     except KeyError:
         return None
+
+
+def _known_name(model: str) -> str | None:
+    """The name tiktoken knows a model by: as written, in lower case, or without a provider
+    prefix ("openai/gpt-4o", "azure/gpt-4o" as LiteLLM writes them); None if none is known."""
+    for name in (model, model.lower(), model.rsplit("/", 1)[-1].lower()):
+        if _encoding_name(name) is not None:
+            return name
+    return None
 
 
 YEAR_10000 = 253_402_300_800.0  # 10000-01-01T00:00:00Z

@@ -139,6 +139,8 @@ class PriceTable(Mapping[str, Price]):
 def _candidates(model: str) -> Iterator[str]:
     yield model
     yield model.lower()
+    if "/" in model:  # a provider prefix, as in "openai/gpt-4o"
+        yield model.rsplit("/", 1)[-1].lower()
     if model.startswith("ft:"):
         yield "ft:" + model[3:].split(":", 1)[0]
 
