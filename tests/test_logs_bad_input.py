@@ -98,6 +98,23 @@ def test_a_byte_order_mark_before_the_first_line_is_ignored(tmp_path):
     assert rows[0]["user"] == tokens("Hello")
 
 
+@pytest.mark.parametrize("bom", [b"\xff\xfe", b"\xfe\xff"])
+def test_utf16_is_refused_by_name(tmp_path, bom):
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(
+        bom + json.dumps(GOOD).encode("utf-16-le" if bom == b"\xff\xfe" else "utf-16-be")
+    )
+    with pytest.raises(ValueError, match="UTF-16 text; logs are read as UTF-8"):
+        recount(str(path))
+
+
+def test_a_byte_order_mark_alone_is_an_empty_input(tmp_path):
+    path = tmp_path / "log.jsonl"
+    path.write_bytes(b"\xef\xbb\xbf\n")
+    with pytest.raises(InputError, match="the input is empty"):
+        recount(str(path))
+
+
 def test_a_line_that_is_json_but_not_an_object_names_its_type(tmp_path):
     path = write_lines(tmp_path / "log.jsonl", [GOOD, "null", '"text"', "[1]", "7", GOOD])
     rows, run = recount(path)
