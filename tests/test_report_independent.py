@@ -116,6 +116,28 @@ def test_threads_give_the_same_report(tmp_path, monkeypatch, jobs):
     assert threaded == alone
 
 
+def test_plain_chat_logs_stay_in_this_process_whatever_their_size(tmp_path, monkeypatch):
+    # Read as columns, they are recounted faster on threads than by worker processes.
+    import tokenomix.logs.pipeline as pipeline
+
+    plain = [
+        {"model": "gpt-4o", "messages": [{"role": "user", "content": f"question {i} " * i}]}
+        for i in range(300)
+    ]
+    path = tmp_path / "log.jsonl"
+    write_jsonl(path, plain, {})
+    alone = run_report([str(path)], RecountOptions(jobs=1)).document
+    monkeypatch.setattr(pipeline, "BYTES_PER_WORKER", 1)
+
+    def no_pool(*args):
+        raise AssertionError("worker processes started for a plain chat log")
+
+    monkeypatch.setattr(pipeline, "WorkerPool", no_pool)
+    assert run_report([str(path)], RecountOptions(jobs=2)).document == alone
+    with pytest.raises(AssertionError, match="worker processes started"):
+        run_report([str(path)], RecountOptions(jobs=2, savings=True))
+
+
 @pytest.mark.parametrize("processes", [True, False])
 def test_strict_stops_the_workers(tmp_path, monkeypatch, processes):
     # The error reaches the caller and the workers, some with results nobody reads, end.

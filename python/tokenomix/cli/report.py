@@ -107,7 +107,8 @@ def add_report_options(parser: argparse.ArgumentParser, *, logs: bool = True) ->
         "--jobs",
         type=int,
         metavar="N",
-        help="parallel workers: threads, or processes on inputs over 512 MiB (default: all cores)",
+        help="parallel workers: threads, or processes for walked logs over 512 MiB "
+        "(default: all cores)",
     )
     savings = parser.add_argument_group(
         "savings of token discipline",

@@ -31,7 +31,8 @@ class RecountOptions:
         image_size: (width, height) assumed for images given by URL.
         strict: stop at the first record that cannot be counted.
         jobs: parallel workers (None: every core; 1: one thread): threads of this process,
-            or worker processes for inputs over 512 MiB (logs/pipeline.py).
+            or worker processes for logs over 512 MiB that are not plain chat records
+            (logs/pipeline.py).
         input_column, output_column, timestamp_column, model_column: column names of traces
             (None: the names of the Azure and Mooncake traces and of common exports).
         savings: also gather what the savings of token discipline need (minified JSON and

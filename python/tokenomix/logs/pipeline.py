@@ -1,21 +1,22 @@
-"""Recounting whole logs: files in order, chunks through a process pool, joins and turns.
+"""Recounting whole logs: files in order, chunks on threads or worker processes, joins and
+turns.
 
-Design notes. Parsing JSON and walking records is Python and holds the GIL, so threads
-cannot spread it over cores; worker processes can. The main process reads (and
-decompresses) files, cuts them into chunks of whole lines and sends them to a pool of
-`jobs` workers, each parsing its chunk and counting it with one native call on one thread.
-Results come back in input order, small (integer columns), and the main process does what
-needs the whole log in order: joining Batch API responses to their requests, numbering
-conversation turns, and the tallies of records read and skipped. The pool has one worker
-per BYTES_PER_WORKER of input, up to `jobs`: an input smaller than two of them stays in
-this process, since starting workers would cost more than it saves, and is recounted on
-`jobs` threads, a chunk each. That is faster, not only cheaper to start, for plain chat
-logs, whose chunks are parsed by pyarrow and counted without holding the GIL: on 64 MiB
-of them, 0.35 s against 0.40 s with one thread parsing while the others counted (2-core
-EPYC), and on 512 MiB, 2.9 s against 4.2 s with two worker processes. Logs walked in Python
-gain from the processes instead (10.2 s in this process, 6.6 s with two workers, on 256 MiB
-of short turns with --savings), so the threshold stays. At most 2 x workers chunks are in
-flight, so memory stays flat however long the log.
+Design notes. The main process reads (and decompresses) files and cuts them into chunks of
+whole lines; each chunk is parsed and counted on one core, and results come back in input
+order, small (integer columns). The main process does what needs the whole log in order:
+joining Batch API responses to their requests, numbering conversation turns, and the
+tallies of records read and skipped.
+
+Chunks go to `jobs` threads of this process. Plain chat chunks are parsed by pyarrow and
+counted without holding the GIL, so threads run them side by side: on 64 MiB of them,
+0.35 s against 0.40 s with one thread parsing while the others counted (2-core EPYC), and
+on 512 MiB, 2.9 s against 4.2 s with two worker processes. Walking records in Python holds
+the GIL, so a large input whose first megabyte is not plain chat records goes to a pool of
+worker processes instead, one per BYTES_PER_WORKER of input up to `jobs` (on 256 MiB of
+short turns with --savings, 6.6 s with two workers against 10.2 s on threads); smaller
+inputs stay on threads, since starting workers (about half a second each) would cost more
+than it saves. At most 2 x workers chunks are in flight, so memory stays flat however long
+the log.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import numpy as np
 from tokenomix.errors import InputError
 from tokenomix.logs import detect, sources
 from tokenomix.logs.batch import MISSING, RequestBatch, Skip
+from tokenomix.logs.chat_columns import gather_chat_columns
 from tokenomix.logs.components import OUTPUT
 from tokenomix.logs.context import ReaderContext, fixed_encoding
 from tokenomix.logs.options import FORMATS, RecountOptions
@@ -40,8 +42,8 @@ from tokenomix.logs.trace import read_table_trace
 from tokenomix.logs.worker import process_chunk
 from tokenomix.logs.workers import WorkerPool
 
-#: Input bytes (on disk) per worker process: below twice this, the recount stays in this
-#: process, where starting workers (about half a second each) would cost more than it saves.
+#: Input bytes (on disk) per worker process, for logs that are walked: below twice this,
+#: the recount stays on threads of this process.
 BYTES_PER_WORKER = 256 << 20
 
 #: Skipped records listed one by one (all are counted).
@@ -137,6 +139,8 @@ class Recount:
         tasks = self._tasks(files, progress)
         size = sum(file.size for file in self.files)
         workers = min(self.options.worker_count(), size // BYTES_PER_WORKER)
+        if workers > 1 and all(_columnar(file, self.options) for file in self.files):
+            workers = 1  # plain chat logs: threads of this process beat worker processes
         pool = None
         if workers > 1:
             pool = WorkerPool(self.options, workers)
@@ -350,6 +354,18 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
             f"--format ({', '.join(FORMATS)})"
         )
     return LogFile(index, path, found[0], found[1], size, document)
+
+
+def _columnar(file: LogFile, options: RecountOptions) -> bool:
+    # Whether the first megabyte of a file is read as columns (logs/chat_columns.py).
+    if (file.format, file.role, file.document) != ("openai-chat", None, None):
+        return False
+    try:
+        head = sources.head_lines(file.path, 1 << 20)
+    except sources.read_errors():
+        return False
+    context = ReaderContext(options, num_threads=1)
+    return gather_chat_columns(head.removeprefix(sources.BOM), 0, context) is not None
 
 
 def _run_here(tasks: Iterator[Any], options: RecountOptions) -> Iterator[Any]:
