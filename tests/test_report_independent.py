@@ -155,3 +155,23 @@ def test_strict_stops_the_workers(tmp_path, monkeypatch, processes):
     recount = Recount([str(path)], RecountOptions(jobs=2, strict=True))
     with pytest.raises(InputError, match="line 3"):
         list(recount.batches())
+
+
+def test_workers_leave_ctrl_c_to_their_parent():
+    # Ctrl-C reaches every process of the group; the parent stops the workers, which must
+    # neither die of it on their own nor print a traceback.
+    import signal
+
+    from tokenomix.logs.sources import LineChunk
+    from tokenomix.logs.workers import WorkerPool
+
+    line = b'{"model": "gpt-4o", "messages": [{"role": "user", "content": "Hello"}]}\n'
+    task = (LineChunk(0, line), ("openai-chat", None))
+    pool = WorkerPool(RecountOptions(), 1)
+    try:
+        first = next(pool.map_ordered(iter([task])))  # the worker is set up
+        pool._processes[0].send_signal(signal.SIGINT)
+        second = next(pool.map_ordered(iter([task])))
+        assert list(second.input_tokens) == list(first.input_tokens) == [8]
+    finally:
+        pool.close()

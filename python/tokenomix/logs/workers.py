@@ -16,6 +16,7 @@ import collections
 import os
 import pickle
 import queue
+import signal
 import struct
 import subprocess
 import sys
@@ -139,6 +140,9 @@ def serve() -> None:
     """Run a worker: read the options, then recount chunks until stdin closes."""
     from tokenomix.logs.worker import init_worker, run_in_worker
 
+    # Ctrl-C reaches the whole process group: the parent stops the workers (closing their
+    # input, or killing them), so a worker does not print a traceback of its own.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     sys.stdout = sys.stderr  # nothing but results may reach the parent's pipe
     init_worker(_receive(stdin))
