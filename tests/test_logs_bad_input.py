@@ -98,14 +98,20 @@ def test_a_byte_order_mark_before_the_first_line_is_ignored(tmp_path):
     assert rows[0]["user"] == tokens("Hello")
 
 
-@pytest.mark.parametrize("bom", [b"\xff\xfe", b"\xfe\xff"])
-def test_utf16_is_refused_by_name(tmp_path, bom):
+@pytest.mark.parametrize("bom", [b"\xff\xfe", b"\xfe\xff", b""])
+@pytest.mark.parametrize("order", ["utf-16-le", "utf-16-be"])
+def test_utf16_is_refused_by_name(tmp_path, bom, order):
     path = tmp_path / "log.jsonl"
-    path.write_bytes(
-        bom + json.dumps(GOOD).encode("utf-16-le" if bom == b"\xff\xfe" else "utf-16-be")
-    )
+    path.write_bytes(bom + (json.dumps(GOOD) + "\n").encode(order))
     with pytest.raises(ValueError, match="UTF-16 text; logs are read as UTF-8"):
         recount(str(path))
+
+
+def test_a_file_named_twice_is_read_once(tmp_path):
+    path = write_lines(tmp_path / "log.jsonl", [GOOD, GOOD])
+    (tmp_path / "link.jsonl").symlink_to(path)
+    rows, run = recount([path, str(tmp_path / "*.jsonl"), str(tmp_path / "link.jsonl")])
+    assert len(run.files) == 1 and len(rows) == 2
 
 
 def test_a_byte_order_mark_alone_is_an_empty_input(tmp_path):

@@ -322,7 +322,7 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
             if not head.strip():
                 raise ValueError(f"{path}: cannot read the compressed data: {error}") from error
             first = head.lstrip(sources.BOM + b" \t\r\n")[:1]
-        if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff", b"{\x00", b"\x00{", b"[\x00", b"\x00["):
             raise ValueError(f"{path}: UTF-16 text; logs are read as UTF-8: convert it first")
         head = head.removeprefix(sources.BOM)
         records = detect.sample_records(head)

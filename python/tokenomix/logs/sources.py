@@ -48,7 +48,8 @@ class BadStretch:
 
 
 def expand_paths(patterns: list[str]) -> list[str]:
-    """Expand glob patterns, keeping the order given (matches of one pattern sorted).
+    """Expand glob patterns, keeping the order given (matches of one pattern sorted); a file
+    named twice (by two patterns, or a link) is read once, where it comes first.
 
     Raises:
         FileNotFoundError: a path does not exist or a pattern matches nothing.
@@ -75,7 +76,10 @@ def expand_paths(patterns: list[str]) -> list[str]:
         if not matches:
             raise FileNotFoundError(f"{pattern}: no file matches this pattern")
         paths += [match for match in matches if os.path.isfile(match)]
-    return paths
+    unique: dict[str, str] = {}
+    for path in paths:
+        unique.setdefault(os.path.realpath(path), path)
+    return list(unique.values())
 
 
 def compression_of(path: str) -> str | None:
