@@ -138,6 +138,23 @@ def test_plain_chat_logs_stay_in_this_process_whatever_their_size(tmp_path, monk
         run_report([str(path)], RecountOptions(jobs=2, savings=True))
 
 
+def test_a_log_that_turns_to_tools_after_its_head_goes_to_worker_processes(tmp_path):
+    import tokenomix.logs.pipeline as pipeline
+    import tokenomix.logs.sources as sources
+
+    plain = {"model": "gpt-4o", "messages": [{"role": "user", "content": "plain " * 50}]}
+    tools = {**plain, "tools": [{"type": "function", "function": {"name": "f"}}]}
+    path = tmp_path / "log.jsonl"
+    write_jsonl(path, [plain] * 4000 + [tools] * 8000, {})
+    file = pipeline.LogFile(0, str(path), "openai-chat", None, path.stat().st_size)
+    options = RecountOptions()
+    samples = sources.sample_lines(str(path), 1 << 20)  # 4 MiB: head, middle and end
+    assert [b"tools" in sample for sample in samples] == [False, True, True]
+    assert all(sample.endswith(b"}\n") and sample[:1] == b"{" for sample in samples)
+    assert pipeline._columnar(file, options) is False
+    assert len(sources.sample_lines(str(path), 2 << 20)) == 1  # under 3 x 2 MiB: the head
+
+
 @pytest.mark.parametrize("processes", [True, False])
 def test_strict_stops_the_workers(tmp_path, monkeypatch, processes):
     # The error reaches the caller and the workers, some with results nobody reads, end.

@@ -11,12 +11,12 @@ Chunks go to `jobs` threads of this process. Plain chat chunks are parsed by pya
 counted without holding the GIL, so threads run them side by side: on 64 MiB of them,
 0.35 s against 0.40 s with one thread parsing while the others counted (2-core EPYC), and
 on 512 MiB, 2.9 s against 4.2 s with two worker processes. Walking records in Python holds
-the GIL, so a large input whose first megabyte is not plain chat records goes to a pool of
-worker processes instead, one per BYTES_PER_WORKER of input up to `jobs` (on 256 MiB of
-short turns with --savings, 6.6 s with two workers against 10.2 s on threads); smaller
-inputs stay on threads, since starting workers (about half a second each) would cost more
-than it saves. At most 2 x workers chunks are in flight, so memory stays flat however long
-the log.
+the GIL, so a large input not all plain chat records (judged on a megabyte from the head,
+the middle and the end of each file) goes to a pool of worker processes instead, one per
+BYTES_PER_WORKER of input up to `jobs` (on 256 MiB of short turns with --savings, 6.6 s
+with two workers against 10.2 s on threads); smaller inputs stay on threads, since
+starting workers (about half a second each) would cost more than it saves. At most
+2 x workers chunks are in flight, so memory stays flat however long the log.
 """
 
 from __future__ import annotations
@@ -357,15 +357,16 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
 
 
 def _columnar(file: LogFile, options: RecountOptions) -> bool:
-    # Whether the first megabyte of a file is read as columns (logs/chat_columns.py).
+    # Whether a megabyte from the head of a file, and from its middle and end when it is
+    # not compressed, are read as columns (logs/chat_columns.py).
     if (file.format, file.role, file.document) != ("openai-chat", None, None):
         return False
     try:
-        head = sources.head_lines(file.path, 1 << 20)
+        samples = sources.sample_lines(file.path, 1 << 20)
     except sources.read_errors():
         return False
     context = ReaderContext(options, num_threads=1)
-    return gather_chat_columns(head.removeprefix(sources.BOM), 0, context) is not None
+    return all(gather_chat_columns(sample, 0, context) is not None for sample in samples)
 
 
 def _run_here(tasks: Iterator[Any], options: RecountOptions) -> Iterator[Any]:

@@ -137,6 +137,23 @@ def head_lines(path: str, size: int) -> bytes:
         return b"".join(lines)
 
 
+def sample_lines(path: str, size: int) -> list[bytes]:
+    """Return whole lines from the head of a log and, when it is not compressed, from its
+    middle and its end: about `size` bytes of each."""
+    samples = [head_lines(path, size).removeprefix(BOM)]
+    length = os.path.getsize(path)
+    if compression_of(path) is not None or length <= 3 * size:
+        return samples
+    with open(path, "rb") as file:
+        for start in (length // 2, length - size):
+            file.seek(start - 1)  # from the line that starts after the window's first newline
+            window = file.read(size + 1)
+            whole = window[window.find(b"\n") + 1 : window.rfind(b"\n") + 1]
+            if whole:
+                samples.append(whole)
+    return samples
+
+
 def decodable_head(path: str, size: int) -> bytes:
     """Return up to `size` bytes of a log, decompressed, as far as they decode."""
     stream, raw = open_stream(path)
