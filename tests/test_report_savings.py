@@ -401,6 +401,7 @@ def test_savings_in_summary_and_parquet(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "savings of token discipline" in out
     assert "summaries keep 2 turns and cost 10 tokens" in out
+    assert "share: of input tokens; the output cap's, of output tokens" in out
     table = pq.read_table(rows).to_pydict()
     assert table["duplicate_instructions_saving"][0] == tokens(f"{RULE}\n\nHi?") - tokens("Hi?")
     assert table["minified_json_saving"][2] == tokens(PRETTY) - tokens(COMPACT)

@@ -88,10 +88,11 @@ class ReaderContext:
             candidates = [self.options.model]
         else:
             candidates = [m for m in (request_model, response_model) if isinstance(m, str) and m]
-        known = next((m for m in candidates if _known_name(m) is not None), None)
-        name = known or (candidates[0] if candidates else None)
-        if known is not None:  # the rules go by the name tiktoken knows
-            known = _known_name(known)
+        # The name as written, and the name tiktoken knows it by (the rules go by that).
+        written, known = next(
+            ((m, k) for m in candidates if (k := _known_name(m)) is not None), (None, None)
+        )
+        name = written or (candidates[0] if candidates else None)
         if self._fixed_encoding is not None:
             encoding = self._fixed_encoding
             flags = 0 if known else Approximation.FRAMING_UNPUBLISHED

@@ -311,9 +311,10 @@ def _inspect(index: int, path: str, options: RecountOptions) -> LogFile:
         try:
             head = stream.peek(1 << 20)[: 1 << 20]  # type: ignore[attr-defined]
             first = sources.first_significant_byte(stream)
-            if first == b"{" and not head.endswith(b"\n"):
-                # The head ends within a line, perhaps its first: read its lines whole, to
-                # tell JSON Lines from one document and the format from whole records.
+            if first == b"{" and head.count(b"\n") < detect.SAMPLE_RECORDS:
+                # Too few whole lines (a long first line, or the short peek of a compressed
+                # file): read lines whole, to tell JSON Lines from one document and the
+                # format from whole records.
                 head = sources.head_lines(path, 1 << 20)
         except sources.read_errors() as error:
             # Damaged within its first megabyte: the format is told from what decodes before

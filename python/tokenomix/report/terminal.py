@@ -215,7 +215,7 @@ def _savings_table(savings: dict[str, Any]) -> Table:
         title="savings of token discipline (they overlap: not to be added up)",
         title_justify="left",
         caption=(
-            f"share: of input tokens; the output cap's, of output tokens.\n"
+            "share: of input tokens; the output cap's, of output tokens.\n"
             f"output cap {cap_text}; prefix cache: tokens billed at the cached price.\n"
             f"* assumed: summaries keep {a['summary_keep_turns']} turns and cost "
             f"{a['summary_tokens']:,} tokens; prefixes of {a['cache_min_tokens']:,}+ tokens "
